@@ -1,0 +1,148 @@
+"""Settings: environment first, command-line flags on top, validated once at start."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+DEFAULT_BASE_URL = "https://api.replicate.com/v1"
+SANDBOX_TOKEN = "r8_sandbox_local_token"
+MODEL_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*/(\*|[a-z0-9][a-z0-9._-]*)$", re.IGNORECASE)
+
+
+class ConfigError(ValueError):
+    """A bad setting; the message names the flag or variable and the fix."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    token: SecretStr | None = None
+    base_url: str = DEFAULT_BASE_URL
+    sandbox: bool = False
+    sandbox_time_scale: float = Field(0.1, gt=0)
+    transport: Literal["stdio", "http"] = "stdio"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    http_token: SecretStr | None = None
+    read_only: bool = False
+    allow_models: tuple[str, ...] = ()
+    wait_seconds: float = Field(45.0, ge=1)
+    max_wait: float = Field(50.0, ge=1, le=3600)
+    allow_dirs: tuple[Path, ...] = ()
+    data_dir: Path | None = None
+    output_dir: Path | None = None
+    archive: bool = True
+    inline_images: bool = True
+    max_response_chars: int = Field(20_000, ge=2_000)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+
+    @field_validator("allow_models")
+    @classmethod
+    def _check_patterns(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in patterns:
+            if not MODEL_PATTERN.match(pattern):
+                raise ValueError(f"'{pattern}' is not owner/name or owner/*")
+        return patterns
+
+    @field_validator("base_url")
+    @classmethod
+    def _normalize_base_url(cls, url: str) -> str:
+        url = url.strip().rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"'{url}' is not an http(s) URL")
+        return url if url.endswith("/v1") else url + "/v1"
+
+    @property
+    def effective_wait(self) -> float:
+        return min(self.wait_seconds, self.max_wait)
+
+    def model_allowed(self, ref: str) -> bool:
+        """`ref` is owner/name; an empty allow-list allows everything."""
+        if not self.allow_models:
+            return True
+        owner = ref.split("/", 1)[0].lower()
+        return any(p.lower() == ref.lower() or p.lower() == f"{owner}/*" for p in self.allow_models)
+
+
+# setting name -> (environment variable, flag shown in messages)
+ENVIRONMENT = {
+    "token": ("REPLICATE_API_TOKEN", None),
+    "base_url": ("REPLICATE_BASE_URL", "--base-url"),
+    "sandbox": ("REPLICATE_MCP_SANDBOX", "--sandbox"),
+    "sandbox_time_scale": ("REPLICATE_MCP_SANDBOX_TIME_SCALE", "--sandbox-time-scale"),
+    "transport": ("REPLICATE_MCP_TRANSPORT", "--transport"),
+    "host": ("REPLICATE_MCP_HOST", "--host"),
+    "port": ("REPLICATE_MCP_PORT", "--port"),
+    "http_token": ("REPLICATE_MCP_HTTP_TOKEN", None),
+    "read_only": ("REPLICATE_MCP_READ_ONLY", "--read-only"),
+    "allow_models": ("REPLICATE_MCP_ALLOW_MODELS", "--allow-models"),
+    "wait_seconds": ("REPLICATE_MCP_WAIT_SECONDS", "--wait-seconds"),
+    "max_wait": ("REPLICATE_MCP_MAX_WAIT", "--max-wait"),
+    "allow_dirs": ("REPLICATE_MCP_ALLOW_DIRS", "--allow-dir"),
+    "data_dir": ("REPLICATE_MCP_DATA_DIR", "--data-dir"),
+    "output_dir": ("REPLICATE_MCP_OUTPUT_DIR", "--output-dir"),
+    "archive": ("REPLICATE_MCP_ARCHIVE", "--no-archive"),
+    "inline_images": ("REPLICATE_MCP_INLINE_IMAGES", "--no-inline-images"),
+    "max_response_chars": ("REPLICATE_MCP_MAX_RESPONSE_CHARS", "--max-response-chars"),
+    "log_level": ("REPLICATE_MCP_LOG_LEVEL", "--log-level"),
+}
+BOOLEAN_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
+def _from_environment(env: Mapping[str, str]) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for name, (variable, _) in ENVIRONMENT.items():
+        raw = env.get(variable, "").strip()
+        if not raw:
+            continue
+        annotation = str(Settings.model_fields[name].annotation)
+        if annotation == "bool":
+            if raw.lower() not in BOOLEAN_WORDS:
+                raise ConfigError(f"{variable}={raw!r} is not a boolean; use 1/0, true/false, yes/no or on/off")
+            values[name] = BOOLEAN_WORDS[raw.lower()]
+        elif name == "allow_models":
+            values[name] = tuple(p.strip() for p in raw.split(",") if p.strip())
+        elif name == "allow_dirs":
+            values[name] = tuple(Path(p) for p in raw.split(os.pathsep) if p.strip())
+        elif name == "log_level":
+            values[name] = raw.upper()
+        else:
+            values[name] = raw
+    return values
+
+
+def load_settings(overrides: Mapping[str, object] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from `env` (default: os.environ) with `overrides` (from flags) on top."""
+    values = _from_environment(os.environ if env is None else env)
+    for name, value in (overrides or {}).items():
+        if value is None or value == ():
+            continue
+        if name == "allow_dirs":
+            value = tuple(values.get("allow_dirs", ())) + tuple(value)  # flags add to the environment's list
+        values[name] = value
+    try:
+        settings = Settings.model_validate(values)
+    except Exception as exc:  # pydantic.ValidationError, reworded per setting
+        raise ConfigError(_explain(exc)) from None
+    if settings.wait_seconds > settings.max_wait:
+        settings = settings.model_copy(update={"wait_seconds": settings.max_wait})
+    return settings
+
+
+def _explain(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return str(exc)
+    lines = []
+    for error in errors():
+        name = str(error["loc"][0]) if error["loc"] else "settings"
+        variable, flag = ENVIRONMENT.get(name, (name, None))
+        where = f"{flag} / {variable}" if flag else variable
+        lines.append(f"bad setting {where}: {error['msg']} (got {error.get('input')!r})")
+    return "\n".join(lines)
