@@ -1,0 +1,162 @@
+"""create_server(): the MCP server, its lifespan, resources and prompt; run_server(): the transports."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.server.lowlevel.helper_types import ReadResourceContents
+from mcp.server.mcpserver.exceptions import ResourceError
+
+from replicate_mcp import __version__
+from replicate_mcp.config import Settings
+from replicate_mcp.schema import compact_summary
+from replicate_mcp.server.compact import compact_schema
+from replicate_mcp.server.services import Services, open_services
+from replicate_mcp.server.tools import register_tools
+
+log = logging.getLogger(__name__)
+
+INSTRUCTIONS = """\
+Run AI models on Replicate.
+1. search_models (or list_collections) to find a model; 2. get_model for its inputs and output;
+3. run_model: it validates the input first (nothing invalid is sent or billed), waits with progress,
+and returns text, saved file paths and image previews. validate_input is a free dry run.
+Runs that outlast the wait return a prediction id: continue with wait_for_prediction.
+Replicate deletes outputs after 1 hour; this server saves output files locally first."""
+
+WORKFLOW_PROMPT = """\
+Use the Replicate tools to do this: {task}
+Steps: search_models to find a suitable model (prefer official, much-run ones); get_model to read its inputs;
+build the input from the task and the model's example; run_model (it validates first, so fix any field it names
+and call again); if it returns a running prediction id, call wait_for_prediction. Report the output, and the
+local paths of any files."""
+
+FILE_URI = "replicate://predictions/{id}/files/{n}"
+
+
+class ReplicateMCPServer(MCPServer):
+    """Archived files are served with their own MIME type, which a resource template cannot vary."""
+
+    async def read_resource(self, uri: Any, context: Any = None):
+        parts = str(uri).removeprefix("replicate://").split("/")
+        if len(parts) == 4 and parts[0] == "predictions" and parts[2] == "files" and context is not None:
+            svc: Services = context.request_context.lifespan_context
+            for f in svc.ledger.files(parts[1]):
+                if str(f.index) == parts[3]:
+                    with open(f.path, "rb") as handle:
+                        return [ReadResourceContents(content=handle.read(), mime_type=f.mime_type)]
+            raise ResourceError(f"no saved file {parts[3]} for prediction {parts[1]}")
+        return await super().read_resource(uri, context)
+
+
+def create_server(settings: Settings, *, base_url: str | None = None) -> MCPServer:
+    """`base_url` points the server at a given API (tests use a running sandbox)."""
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer) -> AsyncIterator[Services]:
+        async with open_services(settings, base_url=base_url) as services:
+            yield services
+
+    server = ReplicateMCPServer(
+        "replicate",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        website_url="https://replicate.com",
+        lifespan=lifespan,
+    )
+    register_tools(server, read_only=settings.read_only)
+    _register_resources(server)
+    _compact_tool_schemas(server)
+    return server
+
+
+def _compact_tool_schemas(server: MCPServer) -> None:
+    for tool in server._tool_manager.list_tools():
+        tool.parameters = compact_schema(tool.parameters)
+        if tool.fn_metadata.output_schema is not None:
+            tool.fn_metadata.output_schema = compact_schema(tool.fn_metadata.output_schema)
+
+
+def _register_resources(server: MCPServer) -> None:
+    @server.resource("replicate://predictions/{id}", mime_type="application/json")
+    async def prediction_resource(id: str, ctx: Context) -> str:
+        """A prediction as JSON (output untruncated), from Replicate or, if gone, the local ledger."""
+        svc: Services = ctx.request_context.lifespan_context
+        try:
+            prediction = await svc.lifecycle.refresh(id)
+        except Exception:
+            entry = svc.ledger.get(id)
+            if entry is None:
+                raise ResourceError(f"unknown prediction {id}") from None
+            return json.dumps(entry.model_dump(mode="json"), separators=(",", ":"))
+        files = await svc.saved_files(prediction)
+        data = prediction.model_dump(mode="json", exclude_none=True)
+        data["saved_files"] = [f.model_dump(mode="json") for f in files]
+        return json.dumps(data, separators=(",", ":"))
+
+    @server.resource(FILE_URI, mime_type="application/octet-stream")
+    async def prediction_file(id: str, n: str) -> bytes:
+        """An output file saved by this server (bytes, with its own MIME type)."""
+        raise ResourceError("served by ReplicateMCPServer.read_resource")
+
+    @server.resource("replicate://models/{owner}/{name}", mime_type="application/json")
+    async def model_resource(owner: str, name: str, ctx: Context) -> str:
+        """A model's card and compact input schema."""
+        svc: Services = ctx.request_context.lifespan_context
+        target = await svc.resolver.resolve(f"{owner}/{name}")
+        model = await svc.resolver.model(owner, name)
+        card = {
+            "model": target.slug,
+            "description": model.description,
+            "official": target.official,
+            "version": target.version_id,
+            "inputs": compact_summary(target.schema),
+            "output": target.schema.output_kind,
+            "input_schema": target.schema.input_schema,
+            "example_input": target.default_input,
+        }
+        return json.dumps(card, separators=(",", ":"))
+
+    @server.prompt(name="run_a_model", description="Find, check and run a Replicate model for a task")
+    def run_a_model(task: str) -> str:
+        return WORKFLOW_PROMPT.format(task=task)
+
+
+
+def http_app(server: MCPServer, settings: Settings):
+    """The streamable-HTTP ASGI app, with the SDK's Host/Origin protection and an optional bearer token."""
+    app = server.streamable_http_app(host=settings.host, json_response=False)
+    if settings.http_token is None:
+        return app
+    expected = f"Bearer {settings.http_token.get_secret_value()}".encode()
+
+    async def guarded(scope, receive, send):
+        if scope["type"] == "http":
+            given = dict(scope.get("headers") or []).get(b"authorization", b"")
+            if not hmac.compare_digest(given, expected):
+                body = b'{"error":"unauthorized","error_description":"send Authorization: Bearer <REPLICATE_MCP_HTTP_TOKEN>"}'
+                await send({"type": "http.response.start", "status": 401, "headers": [
+                    (b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await app(scope, receive, send)
+
+    return guarded
+
+
+def run_server(settings: Settings) -> None:
+    server = create_server(settings)
+    if settings.transport == "stdio":
+        server.run()
+        return
+    import uvicorn
+
+    log.warning("replicate-mcp: streamable HTTP on http://%s:%d/mcp", settings.host, settings.port)
+    uvicorn.run(http_app(server, settings), host=settings.host, port=settings.port, log_level="warning")

@@ -1,0 +1,125 @@
+"""Predictions as an agent can use them: text joined, files listed with local copies, everything bounded."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from replicate_mcp.server.results import OutputFile, PredictionResult
+
+TEXT_KINDS = {"text", "text_stream"}
+
+
+def iter_file_values(output: Any) -> Iterator[str]:
+    """Every URL or data URI in an output, in order."""
+    if isinstance(output, str):
+        if output.startswith(("http://", "https://", "data:")):
+            yield output
+    elif isinstance(output, list):
+        for item in output:
+            yield from iter_file_values(item)
+    elif isinstance(output, dict):
+        for item in output.values():
+            yield from iter_file_values(item)
+
+
+def short_url(url: str) -> str:
+    """data: URIs are replaced by their kind and size; they would flood the model's context."""
+    if url.startswith("data:"):
+        head, _, payload = url.partition(",")
+        return f"{head[:60]},… ({len(payload) * 3 // 4} bytes)"
+    return url
+
+
+def output_text(output: Any, kind: str) -> str | None:
+    """Text outputs joined; objects as compact JSON with data URIs shortened; None when the output is only files."""
+    if output is None:
+        return None
+    if isinstance(output, list) and all(isinstance(x, str) for x in output):
+        if kind in TEXT_KINDS or not any(True for _ in iter_file_values(output)):
+            return "".join(output)
+        return None
+    if isinstance(output, str):
+        return None if output.startswith(("http://", "https://", "data:")) else output
+    return json.dumps(_shorten(output), separators=(",", ":"), ensure_ascii=False)
+
+
+def _shorten(value: Any) -> Any:
+    if isinstance(value, str):
+        return short_url(value) if value.startswith("data:") else value
+    if isinstance(value, list):
+        return [_shorten(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _shorten(v) for k, v in value.items()}
+    return value
+
+
+def clip(text: str | None, limit: int, *, tail: bool = False, how: str = "") -> tuple[str | None, str | None]:
+    """Cut text to `limit` characters (keeping the end when `tail`); the second value says what was cut."""
+    if text is None or len(text) <= limit:
+        return text, None
+    kept = text[-limit:] if tail else text[:limit]
+    where = "first" if tail else "last"
+    return kept, f"{len(text) - limit} {where} characters cut{how}"
+
+
+def prediction_result(
+    prediction: Any,
+    *,
+    kind: str = "",
+    files: Sequence[Any] = (),
+    output_limit: int = 12_000,
+    logs_limit: int = 0,
+    next_hint: str | None = None,
+) -> PredictionResult:
+    """`files` are archived copies (index, url, path, mime_type) of the file values, in output order."""
+    notes: list[str] = []
+    text, cut = clip(output_text(prediction.output, kind), output_limit, how="; read resource replicate://predictions/{id} for all")
+    if cut:
+        notes.append(cut.format(id=prediction.id))
+    archived = {f.index: f for f in files}
+    listed = []
+    for index, url in enumerate(iter_file_values(prediction.output)):
+        copy = archived.get(index)
+        listed.append(
+            OutputFile(
+                url=short_url(url),
+                path=getattr(copy, "path", None),
+                mime_type=getattr(copy, "mime_type", None),
+                resource=f"replicate://predictions/{prediction.id}/files/{index}" if copy else None,
+            )
+        )
+    logs = None
+    if logs_limit and prediction.logs:
+        logs, cut = clip(prediction.logs.strip(), logs_limit, tail=True, how="; get_prediction with logs_chars for more")
+        if cut:
+            notes.append(cut)
+    if prediction.data_removed:
+        notes.append("Replicate removed this prediction's input and output (one hour after it ran)")
+    metrics = {k: v for k, v in (prediction.metrics or {}).items() if k in ("predict_time", "total_time") and v is not None}
+    return PredictionResult(
+        id=prediction.id,
+        status=prediction.status,
+        model=getattr(prediction, "model", None),
+        output=text,
+        files=listed or None,
+        error=_error_text(prediction.error),
+        logs=logs,
+        metrics=metrics or None,
+        created_at=_iso(getattr(prediction, "created_at", None)),
+        next=next_hint,
+        notes=notes or None,
+    )
+
+
+def _error_text(error: Any) -> str | None:
+    if error is None or error == "":
+        return None
+    return error if isinstance(error, str) else json.dumps(error, separators=(",", ":"))
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else value.isoformat().replace("+00:00", "Z")

@@ -1,0 +1,109 @@
+"""What tools return. Optional fields are left out when empty, so results stay small."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class ModelHit(BaseModel):
+    model: str
+    description: str | None = None
+    runs: int | None = None
+    official: bool | None = None
+    tags: list[str] | None = None
+
+
+class CollectionInfo(BaseModel):
+    slug: str
+    name: str | None = None
+    description: str | None = None
+    models: list[str] | None = None
+
+
+class SearchResult(BaseModel):
+    models: list[ModelHit]
+    collections: list[CollectionInfo] | None = None
+
+
+class CollectionsResult(BaseModel):
+    collections: list[CollectionInfo] | None = None
+    slug: str | None = None
+    name: str | None = None
+    description: str | None = None
+    models: list[ModelHit] | None = None
+
+
+class ModelCard(BaseModel):
+    model: str
+    description: str | None = None
+    official: bool = False
+    version: str | None = None
+    inputs: str
+    output: str
+    example_input: dict[str, Any] | None = None
+    runs: int | None = None
+
+
+class Problem(BaseModel):
+    field: str
+    message: str
+    allowed: Any = None
+    suggestion: Any = None
+
+
+class ValidationReport(BaseModel):
+    model: str
+    valid: bool
+    errors: list[Problem] | None = None
+    coercions: list[str] | None = None
+    normalized_input: dict[str, Any] | None = None
+    notes: list[str] | None = None
+
+
+class OutputFile(BaseModel):
+    url: str
+    path: str | None = None
+    mime_type: str | None = None
+    resource: str | None = None
+
+
+class PredictionResult(BaseModel):
+    id: str
+    status: str
+    model: str | None = None
+    output: str | None = None
+    files: list[OutputFile] | None = None
+    error: str | None = None
+    logs: str | None = None
+    metrics: dict[str, Any] | None = None
+    created_at: str | None = None
+    next: str | None = None
+    notes: list[str] | None = None
+
+
+class WaitResult(BaseModel):
+    finished: list[PredictionResult]
+    running: list[PredictionResult]
+    next: str | None = None
+
+
+class PredictionSummary(BaseModel):
+    id: str
+    status: str
+    model: str | None = None
+    created_at: str | None = None
+    files: list[str] | None = None
+
+
+class PredictionList(BaseModel):
+    predictions: list[PredictionSummary]
+    next_cursor: str | None = None
+
+
+class UploadResult(BaseModel):
+    url: str
+    size: int
+    sha256: str
+    reused: bool

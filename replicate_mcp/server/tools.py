@@ -1,0 +1,353 @@
+"""The tools. Each is thin: resolve, check, delegate to runs/ and files/, render."""
+
+# No `from __future__ import annotations`: the SDK reads these signatures at registration.
+import json
+from typing import Annotated, Any, Literal
+
+import anyio
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import Field
+
+from replicate_mcp.runs import ProgressTracker, Run, Target
+from replicate_mcp.runs.refs import FORMS
+from replicate_mcp.schema import compact_summary, validate_input
+from replicate_mcp.server import results as r
+from replicate_mcp.server.content import bounded_result, prediction_content
+from replicate_mcp.server.errors import tool_errors
+from replicate_mcp.server.render import prediction_result
+from replicate_mcp.server.services import Services
+
+ModelArg = Annotated[str, Field(description=f"Model: {FORMS}")]
+InputArg = Annotated[dict[str, Any], Field(description="Model input; see get_model. Files: URL, data URI or local path")]
+IdArg = Annotated[str, Field(description="Prediction id")]
+WaitArg = Annotated[float | None, Field(description="Seconds to wait before returning a handle (default 45)")]
+
+READ = ToolAnnotations(readOnlyHint=True, openWorldHint=True)
+CREATE = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=True)
+CANCEL = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True, openWorldHint=True)
+LOCAL_PLACEHOLDER = "https://local.file/placeholder"
+WAIT_HINT = "call wait_for_prediction with this id (Replicate keeps outputs 1 h; files are saved here when done)"
+
+
+def services(ctx: Context) -> Services:
+    return ctx.request_context.lifespan_context
+
+
+def _report(ctx: Context):
+    async def report(value: float, message: str) -> None:
+        await ctx.report_progress(value, 100, message)
+
+    return report
+
+
+async def _target(svc: Services, model: str) -> Target:
+    target = await svc.resolver.resolve(model)
+    if not svc.settings.model_allowed(target.slug):
+        allowed = ", ".join(svc.settings.allow_models)
+        raise ToolError(f"{target.slug} is not allowed on this server (allowed: {allowed}); ask the user to add it to --allow-models")
+    return target
+
+
+def _parse_input(input: Any) -> dict[str, Any]:
+    if isinstance(input, str):  # some clients send objects as JSON text
+        try:
+            input = json.loads(input) if input.strip() else {}
+        except json.JSONDecodeError:
+            raise ToolError("input must be a JSON object of the model's inputs, e.g. {\"prompt\": \"a cat\"}") from None
+    if not isinstance(input, dict):
+        raise ToolError("input must be an object of the model's inputs, e.g. {\"prompt\": \"a cat\"}")
+    return input
+
+
+def _is_local(value: Any) -> bool:
+    return isinstance(value, str) and not value.startswith(("http://", "https://", "data:"))
+
+
+def _mask_local_files(target: Target, input: dict[str, Any]) -> dict[str, Any]:
+    """Local paths stand in as URLs for validation; they are read and sent only once the input is valid."""
+    masked = dict(input)
+    for name in target.schema.file_fields & masked.keys():
+        value = masked[name]
+        if _is_local(value):
+            masked[name] = LOCAL_PLACEHOLDER
+        elif isinstance(value, list):
+            masked[name] = [LOCAL_PLACEHOLDER if _is_local(v) else v for v in value]
+    return masked
+
+
+def _check(target: Target, input: dict[str, Any]):
+    verdict = validate_input(target.schema, _mask_local_files(target, _parse_input(input)))
+    if verdict.valid:
+        restored = dict(verdict.normalized)
+        for name in target.schema.file_fields & restored.keys():
+            restored[name] = input[name] if isinstance(input, dict) and name in input else restored[name]
+        verdict = verdict.model_copy(update={"normalized": restored})
+    return verdict
+
+
+async def _prepare(svc: Services, model: str, input: Any) -> tuple[Target, dict[str, Any], list[str]]:
+    """Resolve, validate, then read local files: invalid input never reaches the API."""
+    target = await _target(svc, model)
+    verdict = _check(target, input)
+    if not verdict.valid:
+        raise ToolError(f"Input for {target.slug} is invalid; nothing was sent.\n{verdict.message()}")
+    prepared, notes = await svc.inputs.resolve(verdict.normalized, target.schema.file_fields)
+    return target, prepared, [*verdict.coercions, *notes]
+
+
+async def _render(svc: Services, prediction, *, logs: int = 0, hint: str | None = None, notes=()) -> CallToolResult:
+    files = await svc.saved_files(prediction)
+    kind = svc.kinds.get(prediction.id, "")
+    result = prediction_result(prediction, kind=kind, files=files, logs_limit=logs, next_hint=hint,
+                               output_limit=svc.settings.max_response_chars - 4_000)
+    if notes:
+        result.notes = [*notes, *(result.notes or [])]
+    return prediction_content(result, files, inline_images=svc.settings.inline_images, limit=svc.settings.max_response_chars)
+
+
+def register_tools(server: MCPServer, *, read_only: bool) -> None:
+    @server.tool(annotations=READ)
+    @tool_errors
+    async def search_models(
+        query: Annotated[str, Field(description="What the model should do, e.g. 'fast image generation'")],
+        ctx: Context,
+        limit: Annotated[int, Field(ge=1, le=50)] = 10,
+    ) -> Annotated[CallToolResult, r.SearchResult]:
+        """Find models on Replicate; returns owner/name, description, run count, official flag."""
+        svc = services(ctx)
+        try:
+            found = await svc.client.search(query, limit=limit)
+            hits = [_hit_from_search(m) for m in found.models][:limit]
+            collections = [_collection(c) for c in (found.collections or [])][:5] or None
+        except Exception:
+            page = await svc.client.search_models(query)
+            hits, collections = [_hit(m) for m in page.results][:limit], None
+        return bounded_result(r.SearchResult(models=hits, collections=collections), svc.settings.max_response_chars)
+
+    @server.tool(annotations=READ)
+    @tool_errors
+    async def list_collections(
+        ctx: Context,
+        slug: Annotated[str | None, Field(description="A collection's slug to list its models")] = None,
+    ) -> Annotated[CallToolResult, r.CollectionsResult]:
+        """Curated collections of models; with a slug, that collection's models."""
+        svc = services(ctx)
+        if slug:
+            c = await svc.client.get_collection(slug)
+            models = [_hit(m) for m in (c.models or [])]
+            result = r.CollectionsResult(slug=c.slug, name=c.name, description=_first_line(c.description), models=models)
+        else:
+            page = await svc.client.list_collections()
+            items = [c async for c in svc.client.iterate(page)]
+            result = r.CollectionsResult(collections=[_collection(c) for c in items])
+        return bounded_result(result, svc.settings.max_response_chars)
+
+    @server.tool(annotations=READ)
+    @tool_errors
+    async def get_model(model: ModelArg, ctx: Context) -> Annotated[CallToolResult, r.ModelCard]:
+        """A model's card: inputs (name type default range; * = required), output kind, example input."""
+        svc = services(ctx)
+        target = await _target(svc, model)
+        info = await svc.resolver.model(*target.slug.split("/", 1))
+        card = r.ModelCard(
+            model=target.slug,
+            description=info.description,
+            official=target.official,
+            version=None if target.official else target.version_id,
+            inputs=compact_summary(target.schema),
+            output=target.schema.output_kind,
+            example_input=target.default_input,
+            runs=info.run_count,
+        )
+        return bounded_result(card, svc.settings.max_response_chars)
+
+    @server.tool(name="validate_input", annotations=READ)
+    @tool_errors
+    async def validate_input_tool(model: ModelArg, input: InputArg, ctx: Context) -> Annotated[CallToolResult, r.ValidationReport]:
+        """Dry run: check an input against the model's schema; lists every problem with its fix. Creates nothing."""
+        svc = services(ctx)
+        target = await _target(svc, model)
+        verdict = _check(target, input)
+        report = r.ValidationReport(
+            model=target.slug,
+            valid=verdict.valid,
+            errors=[r.Problem(**e.model_dump()) for e in verdict.errors] or None,
+            coercions=verdict.coercions or None,
+            normalized_input=verdict.normalized if verdict.valid else None,
+        )
+        return bounded_result(report, svc.settings.max_response_chars)
+
+    if read_only:
+        _register_reading(server)
+        return
+    _register_reading(server)
+
+    @server.tool(annotations=CREATE)
+    @tool_errors
+    async def run_model(model: ModelArg, input: InputArg, ctx: Context, wait_seconds: WaitArg = None) -> Annotated[CallToolResult, r.PredictionResult]:
+        """Validate, run and wait (with progress). Returns outputs (text, saved files, image previews), or a handle if still running."""
+        svc = services(ctx)
+        target, prepared, notes = await _prepare(svc, model, input)
+        budget = min(wait_seconds or svc.settings.effective_wait, svc.settings.max_wait)
+        deadline = anyio.current_time() + budget
+        tracker = ProgressTracker(_report(ctx))
+        run = Run()
+        try:
+            prediction = await svc.lifecycle.create(
+                target, prepared, run=run, wait=budget, tracker=tracker,
+                on_created=lambda p: svc.record_created(p, target, prepared),
+            )
+            prediction = await svc.lifecycle.wait(prediction, deadline=deadline, tracker=tracker)
+        except anyio.get_cancelled_exc_class():
+            await svc.lifecycle.cancel_quietly(run.prediction)
+            raise
+        hint = None if prediction.is_terminal else WAIT_HINT
+        return await _render(svc, prediction, logs=1_000 if prediction.status == "failed" else 0, hint=hint, notes=notes)
+
+    @server.tool(annotations=CREATE)
+    @tool_errors
+    async def create_prediction(
+        model: ModelArg,
+        input: InputArg,
+        ctx: Context,
+        webhook: Annotated[str | None, Field(description="HTTPS URL to receive the prediction when events happen")] = None,
+        webhook_events_filter: list[Literal["start", "output", "logs", "completed"]] | None = None,
+        cancel_after: Annotated[str | None, Field(description="Deadline like '30s', '5m', '1h'; it is canceled after")] = None,
+    ) -> Annotated[CallToolResult, r.PredictionResult]:
+        """Validate and start a prediction without waiting; returns its id at once. It runs until done or canceled."""
+        svc = services(ctx)
+        target, prepared, notes = await _prepare(svc, model, input)
+        prediction = await svc.lifecycle.create(
+            target, prepared, run=Run(), webhook=webhook, webhook_events_filter=webhook_events_filter,
+            cancel_after=cancel_after, on_created=lambda p: svc.record_created(p, target, prepared),
+        )
+        hint = None if prediction.is_terminal else "wait_for_prediction or get_prediction with this id"
+        return await _render(svc, prediction, hint=hint, notes=notes)
+
+    @server.tool(annotations=CANCEL)
+    @tool_errors
+    async def cancel_prediction(id: IdArg, ctx: Context) -> Annotated[CallToolResult, r.PredictionResult]:
+        """Cancel a running prediction; returns its final state."""
+        svc = services(ctx)
+        prediction = await svc.lifecycle.cancel(id)
+        if not prediction.is_terminal:
+            prediction = await svc.lifecycle.wait(prediction, deadline=anyio.current_time() + 5)
+        return await _render(svc, prediction)
+
+    @server.tool(annotations=CREATE)
+    @tool_errors
+    async def upload_file(
+        path: Annotated[str, Field(description="Local file under an allowed folder")], ctx: Context
+    ) -> Annotated[CallToolResult, r.UploadResult]:
+        """Upload a local file to Replicate (kept 24 h); returns a URL to use as a file input."""
+        svc = services(ctx)
+        uploaded = await svc.inputs.upload(path)
+        result = r.UploadResult(url=uploaded.url, size=uploaded.size, sha256=uploaded.sha256, reused=uploaded.reused)
+        return bounded_result(result, svc.settings.max_response_chars)
+
+
+def _register_reading(server: MCPServer) -> None:
+    @server.tool(annotations=READ)
+    @tool_errors
+    async def get_prediction(
+        id: IdArg,
+        ctx: Context,
+        logs_chars: Annotated[int, Field(ge=0, le=15_000, description="How much of the logs' end to show")] = 1_000,
+    ) -> Annotated[CallToolResult, r.PredictionResult]:
+        """A prediction's status, output (text joined, files saved locally), error, logs tail and metrics."""
+        svc = services(ctx)
+        prediction = await svc.lifecycle.refresh(id)
+        hint = None if prediction.is_terminal else "wait_for_prediction with this id"
+        return await _render(svc, prediction, logs=logs_chars, hint=hint)
+
+    @server.tool(annotations=READ)
+    @tool_errors
+    async def wait_for_prediction(
+        ids: Annotated[str | list[str], Field(description="One prediction id or a list")],
+        ctx: Context,
+        wait_seconds: WaitArg = None,
+    ) -> Annotated[CallToolResult, r.WaitResult]:
+        """Wait (with progress) for predictions; returns finished ones and handles of those still running."""
+        svc = services(ctx)
+        wanted = [ids] if isinstance(ids, str) else list(ids)
+        if not wanted or len(wanted) > 100:
+            raise ToolError("ids: give between 1 and 100 prediction ids")
+        budget = min(wait_seconds or svc.settings.effective_wait, svc.settings.max_wait)
+        found = await svc.lifecycle.wait_many(wanted, deadline=anyio.current_time() + budget, report=_report(ctx))
+        return await _wait_result(svc, found)
+
+    @server.tool(annotations=READ)
+    @tool_errors
+    async def list_predictions(
+        ctx: Context,
+        cursor: Annotated[str | None, Field(description="next_cursor from a previous page")] = None,
+    ) -> Annotated[CallToolResult, r.PredictionList]:
+        """Recent predictions, newest first, one page at a time."""
+        svc = services(ctx)
+        page = await svc.client.list_predictions(cursor=cursor)
+        items = []
+        for p in page.results:
+            saved = [f.path for f in svc.ledger.files(p.id)]
+            items.append(r.PredictionSummary(id=p.id, status=p.status, model=p.model, created_at=_iso(p.created_at), files=saved or None))
+        return bounded_result(r.PredictionList(predictions=items, next_cursor=page.next), svc.settings.max_response_chars)
+
+
+async def _wait_result(svc: Services, found) -> CallToolResult:
+    from replicate_mcp.server.content import wait_content
+
+    finished, running, files = [], [], {}
+    for prediction in found:
+        if prediction.is_terminal:
+            files[prediction.id] = await svc.saved_files(prediction)
+            kind = svc.kinds.get(prediction.id, "")
+            finished.append(prediction_result(prediction, kind=kind, files=files[prediction.id],
+                                              output_limit=max(1_000, (svc.settings.max_response_chars - 4_000) // len(found))))
+        else:
+            running.append(r.PredictionResult(id=prediction.id, status=prediction.status, model=prediction.model))
+    result = r.WaitResult(finished=finished, running=running, next="wait_for_prediction again with the running ids" if running else None)
+    return wait_content(result, files, inline_images=svc.settings.inline_images, limit=svc.settings.max_response_chars)
+
+
+def _first_line(text: str | None, limit: int = 160) -> str | None:
+    if not text:
+        return None
+    line = text.strip().splitlines()[0]
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else value.isoformat().replace("+00:00", "Z")
+
+
+def _hit(model: Any) -> r.ModelHit:
+    if isinstance(model, str):
+        return r.ModelHit(model=model)
+    return r.ModelHit(
+        model=f"{model.owner}/{model.name}",
+        description=_first_line(model.description),
+        runs=model.run_count,
+        official=bool(getattr(model, "is_official", False)) or None,
+    )
+
+
+def _hit_from_search(item: Any) -> r.ModelHit:
+    hit = _hit(item.model)
+    metadata = item.metadata
+    tags = getattr(metadata, "tags", None) if metadata is not None else None
+    if not hit.description and metadata is not None:
+        hit.description = _first_line(getattr(metadata, "generated_description", None))
+    hit.tags = list(tags)[:5] if tags else None
+    return hit
+
+
+def _collection(c: Any) -> r.CollectionInfo:
+    models = getattr(c, "models", None)
+    names = None
+    if models:
+        names = [m if isinstance(m, str) else f"{m.owner}/{m.name}" for m in models][:8]
+    return r.CollectionInfo(slug=c.slug, name=c.name, description=_first_line(c.description), models=names)
