@@ -1,0 +1,175 @@
+"""Turn local paths in file inputs into something Replicate can fetch: a data: URI or an uploaded file's URL."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import mimetypes
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from .models import UploadedFile
+from .paths import FileAccessError, PathPolicy
+
+if TYPE_CHECKING:
+    from replicate_mcp.api import ReplicateClient
+
+FILE_LIFETIME = 24 * 3600.0      # the Files API deletes uploads 24 hours after upload
+REUSE_MARGIN = 3600.0            # reuse an upload only while it has at least this long left to live
+MAX_UPLOAD_BYTES = 100 * 2**20   # the Files API's limit
+
+UPLOADS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS uploads (
+    sha256 TEXT PRIMARY KEY, file_id TEXT NOT NULL, url TEXT NOT NULL, name TEXT NOT NULL,
+    size INTEGER NOT NULL, mime_type TEXT NOT NULL, expires_at REAL NOT NULL
+)
+"""
+
+
+def human_size(size: int) -> str:
+    for unit in ("bytes", "KB", "MB"):
+        if size < 1024 or unit == "MB":
+            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def mime_type_of(path: Path) -> str:
+    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+def _epoch(iso: str | None) -> float | None:
+    try:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() if iso else None
+    except ValueError:
+        return None
+
+
+class _UploadCache:
+    """Uploads by content sha256, in a small SQLite table (or in memory without a db path)."""
+
+    def __init__(self, db_path: Path | None) -> None:
+        self._lock = threading.Lock()
+        if db_path is not None:
+            Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(db_path or ":memory:", check_same_thread=False, isolation_level=None, timeout=10)
+        with self._lock:
+            if db_path is not None:
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(UPLOADS_SCHEMA)
+
+    def get(self, sha256: str, alive_until: float) -> tuple[str, str, float] | None:
+        with self._lock:
+            row = self._db.execute("SELECT file_id, url, expires_at FROM uploads WHERE sha256=? AND expires_at > ?",
+                                   (sha256, alive_until)).fetchone()
+        return tuple(row) if row else None
+
+    def put(self, file: UploadedFile, expires_at: float) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO uploads VALUES (?,?,?,?,?,?,?)",
+                             (file.sha256, file.id, file.url, file.name, file.size, file.mime_type, expires_at))
+            self._db.execute("DELETE FROM uploads WHERE expires_at < ?", (time.time(),))
+
+    def forget(self, file_id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM uploads WHERE file_id=?", (file_id,))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class InputFiles:
+    """Resolves file inputs: URLs and data: URIs pass through; allowed local files are inlined or uploaded."""
+
+    def __init__(self, client: ReplicateClient, policy: PathPolicy, *, cache_db: Path | None = None,
+                 inline_limit: int = 256 * 1024) -> None:
+        self.client = client
+        self.policy = policy
+        self.inline_limit = inline_limit
+        self._cache = _UploadCache(cache_db)
+        self._locks: dict[str, anyio.Lock] = {}
+
+    def close(self) -> None:
+        self._cache.close()
+
+    def forget_upload(self, file_id: str) -> None:
+        """Call after deleting a file through the Files API, so that it is not offered for reuse."""
+        self._cache.forget(file_id)
+
+    async def resolve(self, input: dict[str, Any], file_fields: Iterable[str]) -> tuple[dict[str, Any], list[str]]:
+        """A copy of `input` with local paths replaced, and one note per local file ("image: uploaded x.png ...")."""
+        resolved, notes = dict(input), []
+        for field in file_fields:
+            value = input.get(field)
+            if isinstance(value, str):
+                resolved[field] = await self._resolve_one(field, value, notes)
+            elif isinstance(value, list):
+                resolved[field] = [
+                    await self._resolve_one(f"{field}[{i}]", item, notes) if isinstance(item, str) else item
+                    for i, item in enumerate(value)
+                ]
+        return resolved, notes
+
+    async def upload(self, path: str) -> UploadedFile:
+        """Upload one allowed local file through the Files API (or reuse a live upload of the same content)."""
+        return await self._upload(self.policy.check(path), path)
+
+    async def _resolve_one(self, field: str, value: str, notes: list[str]) -> str:
+        head = value[:8].lower()
+        if head.startswith(("http://", "https://", "data:")):
+            return value
+        try:
+            path = self.policy.check(value)
+        except FileAccessError as exc:
+            raise FileAccessError(f"input {field!r}: {exc}") from None
+        size = path.stat().st_size
+        if size <= self.inline_limit:
+            content = await anyio.to_thread.run_sync(path.read_bytes)
+            notes.append(f"{field}: {path.name} ({human_size(size)}) sent inline as a data: URI")
+            return f"data:{mime_type_of(path)};base64,{base64.b64encode(content).decode()}"
+        try:
+            uploaded = await self._upload(path, value)
+        except FileAccessError as exc:
+            raise FileAccessError(f"input {field!r}: {exc}") from None
+        except Exception as exc:
+            exc.add_note(f"while uploading {path} for input {field!r}")
+            raise
+        how = "reused the earlier upload of" if uploaded.reused else "uploaded"
+        notes.append(f"{field}: {how} {path.name} ({human_size(size)}) -> {uploaded.url}")
+        return uploaded.url
+
+    async def _upload(self, path: Path, shown: str) -> UploadedFile:
+        size = path.stat().st_size
+        if size > MAX_UPLOAD_BYTES:
+            raise FileAccessError(f"{shown!r} is {human_size(size)}: the Files API takes at most 100 MB; "
+                                  "pass an https URL to the file instead")
+        content = await anyio.to_thread.run_sync(path.read_bytes)
+        sha256 = hashlib.sha256(content).hexdigest()
+        mime = mime_type_of(path)
+        async with self._locks.setdefault(sha256, anyio.Lock()):
+            cached = self._cache.get(sha256, time.time() + REUSE_MARGIN)
+            if cached is not None:
+                file_id, url, expires = cached
+                return UploadedFile(url=url, id=file_id, name=path.name, size=len(content), sha256=sha256,
+                                    mime_type=mime, reused=True, expires_at=_iso(expires))
+            created = await self.client.create_file(content, filename=path.name, content_type=mime)
+            url = (created.urls or {}).get("get") or ""
+            if not url:
+                raise FileAccessError(f"upload of {shown!r} succeeded but the API gave no urls.get for it")
+            expires = _epoch(getattr(created, "expires_at", None)) or time.time() + FILE_LIFETIME
+            uploaded = UploadedFile(url=url, id=created.id, name=path.name, size=len(content), sha256=sha256,
+                                    mime_type=mime, reused=False, expires_at=_iso(expires))
+            self._cache.put(uploaded, expires)
+            return uploaded
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

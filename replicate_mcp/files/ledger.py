@@ -1,0 +1,198 @@
+"""A small SQLite record of every prediction this server created, and the files archived from each."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from .models import ArchivedFile, abbreviate_data_uris, count_file_outputs
+
+TERMINAL_STATUSES = frozenset({"succeeded", "failed", "canceled", "aborted"})
+SECRET_MASK = "***"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS predictions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    model TEXT NOT NULL,
+    version TEXT,
+    input TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at TEXT,
+    started_at TEXT,
+    completed_at TEXT,
+    updated_at TEXT NOT NULL,
+    error TEXT,
+    output TEXT,
+    file_outputs INTEGER NOT NULL DEFAULT 0,
+    data_removed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS archived_files (
+    prediction_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    path TEXT NOT NULL,
+    mime_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    PRIMARY KEY (prediction_id, idx)
+);
+"""
+
+
+class LedgerEntry(BaseModel):
+    id: str
+    model: str
+    version: str | None = None
+    input: dict[str, Any]
+    status: str
+    created_at: str | None = None
+    started_at: str | None = None
+    completed_at: str | None = None
+    updated_at: str
+    error: str | None = None
+    output: Any = None          # last output seen, data: URIs abbreviated (the files themselves are archived)
+    file_outputs: int = 0       # how many file URLs / data URIs that output held
+    data_removed: bool = False
+    files: list[ArchivedFile] = []
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _field(prediction: Any, name: str) -> Any:
+    if isinstance(prediction, Mapping):
+        return prediction.get(name)
+    return getattr(prediction, name, None)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def mask_secrets(input: Mapping[str, Any], secret_fields: Iterable[str]) -> dict[str, Any]:
+    secrets = set(secret_fields)
+    return {k: (SECRET_MASK if k in secrets and v is not None else v) for k, v in input.items()}
+
+
+class Ledger:
+    """Thread-safe for one process: one connection guarded by a lock. Reopening the same file gives the same data."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = Path(db_path)
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None, timeout=10)
+        self._db.row_factory = sqlite3.Row
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _run(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, tuple(params)).fetchall()
+
+    def record(self, prediction: Any, *, model: str, input: Mapping[str, Any], secret_fields: Iterable[str] = ()) -> None:
+        """Remember a prediction just created. Pass the input as the agent gave it; secrets are masked."""
+        stored_input = abbreviate_data_uris(mask_secrets(input, secret_fields))
+        self._run(
+            "INSERT OR IGNORE INTO predictions (id, model, version, input, status, updated_at) VALUES (?,?,?,?,?,?)",
+            (_field(prediction, "id"), model, _field(prediction, "version"), json.dumps(stored_input),
+             _field(prediction, "status") or "starting", _now()),
+        )
+        self.update(prediction)
+
+    def update(self, prediction: Any) -> bool:
+        """Store the latest status/timestamps/error/output. False if the prediction was never recorded."""
+        output = _field(prediction, "output")
+        data_removed = bool(_field(prediction, "data_removed"))
+        rows = self._run(
+            "UPDATE predictions SET status=?, version=COALESCE(?, version), created_at=COALESCE(?, created_at),"
+            " started_at=COALESCE(?, started_at), completed_at=COALESCE(?, completed_at), updated_at=?,"
+            " error=?, data_removed=?,"
+            " output=CASE WHEN ? THEN output ELSE ? END,"
+            " file_outputs=CASE WHEN ? THEN file_outputs ELSE ? END"
+            " WHERE id=? RETURNING id",
+            (_field(prediction, "status"), _field(prediction, "version"), _text(_field(prediction, "created_at")),
+             _text(_field(prediction, "started_at")), _text(_field(prediction, "completed_at")), _now(),
+             _text(_field(prediction, "error")), int(data_removed),
+             # after data removal the API answers output=null: keep what was seen before
+             data_removed and output is None, json.dumps(abbreviate_data_uris(output)),
+             data_removed and output is None, count_file_outputs(output),
+             _field(prediction, "id")),
+        )
+        return bool(rows)
+
+    def add_files(self, prediction_id: str, files: Iterable[ArchivedFile]) -> None:
+        with self._lock, self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO archived_files VALUES (?,?,?,?,?,?,?)",
+                [(prediction_id, f.index, f.url, f.path, f.mime_type, f.size, f.sha256) for f in files],
+            )
+
+    def files(self, prediction_id: str) -> list[ArchivedFile]:
+        rows = self._run("SELECT * FROM archived_files WHERE prediction_id=? ORDER BY idx", (prediction_id,))
+        return [
+            ArchivedFile(index=r["idx"], url=r["url"], path=r["path"], mime_type=r["mime_type"], size=r["size"],
+                         sha256=r["sha256"])
+            for r in rows
+        ]
+
+    def get(self, prediction_id: str) -> LedgerEntry | None:
+        rows = self._run("SELECT * FROM predictions WHERE id=?", (prediction_id,))
+        return self._entry(rows[0]) if rows else None
+
+    def list(self, limit: int = 20, before: str | None = None) -> list[LedgerEntry]:
+        """Newest first. `before` is a prediction id: entries recorded before it (for paging)."""
+        if before is None:
+            rows = self._run("SELECT * FROM predictions ORDER BY seq DESC LIMIT ?", (limit,))
+        else:
+            rows = self._run(
+                "SELECT * FROM predictions WHERE seq < COALESCE((SELECT seq FROM predictions WHERE id=?), -1)"
+                " ORDER BY seq DESC LIMIT ?",
+                (before, limit),
+            )
+        return [self._entry(r) for r in rows]
+
+    def pending(self) -> list[str]:
+        """Ids of predictions not yet in a terminal state (to refresh after a restart), oldest first."""
+        marks = ",".join("?" * len(TERMINAL_STATUSES))
+        rows = self._run(f"SELECT id FROM predictions WHERE status NOT IN ({marks}) ORDER BY seq", TERMINAL_STATUSES)
+        return [r["id"] for r in rows]
+
+    def unarchived(self) -> list[str]:
+        """Ids of succeeded predictions whose output had files but that have no archived file yet, oldest first."""
+        rows = self._run(
+            "SELECT id FROM predictions p WHERE status='succeeded' AND file_outputs > 0"
+            " AND NOT EXISTS (SELECT 1 FROM archived_files f WHERE f.prediction_id = p.id) ORDER BY seq"
+        )
+        return [r["id"] for r in rows]
+
+    def _entry(self, row: sqlite3.Row) -> LedgerEntry:
+        return LedgerEntry(
+            id=row["id"], model=row["model"], version=row["version"], input=json.loads(row["input"]),
+            status=row["status"], created_at=row["created_at"], started_at=row["started_at"],
+            completed_at=row["completed_at"], updated_at=row["updated_at"], error=row["error"],
+            output=json.loads(row["output"]) if row["output"] is not None else None,
+            file_outputs=row["file_outputs"], data_removed=bool(row["data_removed"]), files=self.files(row["id"]),
+        )
