@@ -49,7 +49,6 @@ async def tour(time_scale: float) -> int:
         say("\n3. get_model('black-forest-labs/flux-schnell'): the compact input schema")
         card = show("model card", await client.call_tool("get_model", {"model": "black-forest-labs/flux-schnell"}))
         say(textwrap.indent(card.get("inputs", ""), "     "))
-        say(f"     output: {card.get('output')}")
 
         bad = {"prompt": "a red fox in the snow", "aspect_ratio": "16x9", "num_ouputs": 2, "num_inference_steps": 9}
         say(f"\n4. run_model with a faulty input {json.dumps(bad)}: refused before anything is sent")

@@ -101,6 +101,9 @@ class ModelResolver:
 
 def _target(slug, version_id, official, openapi_schema, create_args, example=None) -> Target:
     schema = load_schema(openapi_schema, version_id)
+    if example:  # examples recorded on older versions may name inputs the latest one dropped
+        known = {f.name for f in schema.fields}
+        example = {k: v for k, v in example.items() if k in known}
     return Target(slug, version_id, official, schema, create_args, example)
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import anyio
 from mcp.types import CallToolResult, ImageContent, ResourceLink, TextContent
 from pydantic import BaseModel
 
@@ -58,7 +59,7 @@ def _shrink(data: dict[str, Any], limit: int) -> dict[str, Any]:
     return data
 
 
-def _file_blocks(prediction_id: str, files: Iterable[Any], inline_images: bool) -> list[Any]:
+async def _file_blocks(prediction_id: str, files: Iterable[Any], inline_images: bool) -> list[Any]:
     blocks: list[Any] = []
     images: list[ImageContent] = []
     budget = IMAGE_BUDGET
@@ -74,7 +75,7 @@ def _file_blocks(prediction_id: str, files: Iterable[Any], inline_images: bool) 
         )
         if not inline_images or len(images) >= MAX_THUMBNAILS or not str(f.mime_type).startswith("image/"):
             continue
-        thumbnail = make_thumbnail(Path(f.path))
+        thumbnail = await anyio.to_thread.run_sync(make_thumbnail, Path(f.path))
         if thumbnail is None:
             continue
         data = base64.b64encode(thumbnail[0]).decode()
@@ -84,14 +85,14 @@ def _file_blocks(prediction_id: str, files: Iterable[Any], inline_images: bool) 
     return images + blocks
 
 
-def prediction_content(result: BaseModel, files: Sequence[Any], *, inline_images: bool, limit: int) -> CallToolResult:
-    return bounded_result(result, limit, _file_blocks(result.id, files, inline_images))
+async def prediction_content(result: BaseModel, files: Sequence[Any], *, inline_images: bool, limit: int) -> CallToolResult:
+    return bounded_result(result, limit, await _file_blocks(result.id, files, inline_images))
 
 
-def wait_content(result: BaseModel, files: Mapping[str, Sequence[Any]], *, inline_images: bool, limit: int) -> CallToolResult:
+async def wait_content(result: BaseModel, files: Mapping[str, Sequence[Any]], *, inline_images: bool, limit: int) -> CallToolResult:
     extra: list[Any] = []
     for prediction_id, saved in files.items():
-        extra.extend(_file_blocks(prediction_id, saved, inline_images))
+        extra.extend(await _file_blocks(prediction_id, saved, inline_images))
     images = [b for b in extra if isinstance(b, ImageContent)][:MAX_THUMBNAILS]
     links = [b for b in extra if not isinstance(b, ImageContent)]
     return bounded_result(result, limit, images + links)

@@ -3,33 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from replicate_mcp.files import iter_file_values
+from replicate_mcp.files.models import abbreviate_data_uris, shorten_data_uri
 from replicate_mcp.server.results import OutputFile, PredictionResult
 
 TEXT_KINDS = {"text", "text_stream"}
-
-
-def iter_file_values(output: Any) -> Iterator[str]:
-    """Every URL or data URI in an output, in order."""
-    if isinstance(output, str):
-        if output.startswith(("http://", "https://", "data:")):
-            yield output
-    elif isinstance(output, list):
-        for item in output:
-            yield from iter_file_values(item)
-    elif isinstance(output, dict):
-        for item in output.values():
-            yield from iter_file_values(item)
-
-
-def short_url(url: str) -> str:
-    """data: URIs are replaced by their kind and size; they would flood the model's context."""
-    if url.startswith("data:"):
-        head, _, payload = url.partition(",")
-        return f"{head[:60]},… ({len(payload) * 3 // 4} bytes)"
-    return url
 
 
 def output_text(output: Any, kind: str) -> str | None:
@@ -42,17 +23,7 @@ def output_text(output: Any, kind: str) -> str | None:
         return None
     if isinstance(output, str):
         return None if output.startswith(("http://", "https://", "data:")) else output
-    return json.dumps(_shorten(output), separators=(",", ":"), ensure_ascii=False)
-
-
-def _shorten(value: Any) -> Any:
-    if isinstance(value, str):
-        return short_url(value) if value.startswith("data:") else value
-    if isinstance(value, list):
-        return [_shorten(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _shorten(v) for k, v in value.items()}
-    return value
+    return json.dumps(abbreviate_data_uris(output), separators=(",", ":"), ensure_ascii=False)
 
 
 def clip(text: str | None, limit: int, *, tail: bool = False, how: str = "") -> tuple[str | None, str | None]:
@@ -84,7 +55,7 @@ def prediction_result(
         copy = archived.get(index)
         listed.append(
             OutputFile(
-                url=short_url(url),
+                url=shorten_data_uri(url) if url.startswith("data:") else url,
                 path=getattr(copy, "path", None),
                 mime_type=getattr(copy, "mime_type", None),
                 resource=f"replicate://predictions/{prediction.id}/files/{index}" if copy else None,

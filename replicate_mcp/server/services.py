@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio
 import httpx2
 
 from replicate_mcp.api import Prediction, ReplicateClient
@@ -21,9 +22,9 @@ from replicate_mcp.files import (
     OutputArchive,
     PathPolicy,
     default_data_dir,
+    iter_file_values,
 )
 from replicate_mcp.runs import Lifecycle, ModelResolver, Target
-from replicate_mcp.server.render import iter_file_values
 
 log = logging.getLogger(__name__)
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -49,6 +50,14 @@ class Services:
     async def seen(self, prediction: Prediction) -> None:
         self.ledger.update(prediction)
 
+    async def catch_up(self, limit: int = 50) -> None:
+        """After a restart: refresh predictions left running, and save outputs of those that finished meanwhile."""
+        for prediction_id in [*self.ledger.pending(), *self.ledger.unarchived()][:limit]:
+            try:
+                await self.saved_files(await self.lifecycle.refresh(prediction_id))
+            except Exception as exc:  # best effort; the next get_prediction tries again
+                log.info("catch-up of %s failed: %s", prediction_id, type(exc).__name__)
+
     async def saved_files(self, prediction: Prediction) -> list[ArchivedFile]:
         """Archive a succeeded prediction's files (once), or return what was archived before."""
         known = self.ledger.files(prediction.id)
@@ -56,10 +65,7 @@ class Services:
             return known
         if not any(True for _ in iter_file_values(prediction.output)):
             return []
-        result = await self.archive.archive(prediction.id, prediction.output)
-        files = list(getattr(result, "files", result))
-        for failure in getattr(result, "failures", []) or []:
-            log.warning("could not save an output of %s: %s", prediction.id, failure)
+        files = await self.archive.archive(prediction.id, prediction.output)
         if files:
             self.ledger.add_files(prediction.id, files)
         return files
@@ -84,11 +90,11 @@ async def open_services(settings: Settings, *, base_url: str | None = None) -> A
         ledger = Ledger(data_dir / "ledger.sqlite3")
         stack.callback(ledger.close)
         policy = PathPolicy(list(settings.allow_dirs), output_dir)
-        api_host = urlsplit(base_url).hostname or ""
+        api = urlsplit(base_url)
         archive = None
         if settings.archive:
             archive = OutputArchive(
-                output_dir, http_client=downloads, api_host=api_host, allow_loopback=api_host in LOOPBACK_HOSTS
+                output_dir, http_client=downloads, api_host=api.netloc, allow_loopback=api.hostname in LOOPBACK_HOSTS
             )
         services: Services
         lifecycle = Lifecycle(client, on_seen=lambda p: services.seen(p))
@@ -103,4 +109,7 @@ async def open_services(settings: Settings, *, base_url: str | None = None) -> A
             ledger=ledger,
             output_dir=output_dir,
         )
-        yield services
+        async with anyio.create_task_group() as background:
+            background.start_soon(services.catch_up)
+            yield services
+            background.cancel_scope.cancel()

@@ -15,7 +15,7 @@ from replicate_mcp.runs import ProgressTracker, Run, Target
 from replicate_mcp.runs.refs import FORMS
 from replicate_mcp.schema import compact_summary, validate_input
 from replicate_mcp.server import results as r
-from replicate_mcp.server.content import bounded_result, prediction_content
+from replicate_mcp.server.content import bounded_result, prediction_content, wait_content
 from replicate_mcp.server.errors import tool_errors
 from replicate_mcp.server.render import prediction_result
 from replicate_mcp.server.services import Services
@@ -88,14 +88,16 @@ def _check(target: Target, input: dict[str, Any]):
     return verdict
 
 
-async def _prepare(svc: Services, model: str, input: Any) -> tuple[Target, dict[str, Any], list[str]]:
-    """Resolve, validate, then read local files: invalid input never reaches the API."""
+async def _prepare(svc: Services, model: str, input: Any) -> tuple[Target, dict[str, Any], dict[str, Any], list[str]]:
+    """Resolve, validate, then read local files: invalid input never reaches the API.
+
+    Returns the target, the input to send, the input as the agent meant it (for the ledger), and notes."""
     target = await _target(svc, model)
     verdict = _check(target, input)
     if not verdict.valid:
         raise ToolError(f"Input for {target.slug} is invalid; nothing was sent.\n{verdict.message()}")
     prepared, notes = await svc.inputs.resolve(verdict.normalized, target.schema.file_fields)
-    return target, prepared, [*verdict.coercions, *notes]
+    return target, prepared, verdict.normalized, [*verdict.coercions, *notes]
 
 
 async def _render(svc: Services, prediction, *, logs: int = 0, hint: str | None = None, notes=()) -> CallToolResult:
@@ -105,7 +107,7 @@ async def _render(svc: Services, prediction, *, logs: int = 0, hint: str | None 
                                output_limit=svc.settings.max_response_chars - 4_000)
     if notes:
         result.notes = [*notes, *(result.notes or [])]
-    return prediction_content(result, files, inline_images=svc.settings.inline_images, limit=svc.settings.max_response_chars)
+    return await prediction_content(result, files, inline_images=svc.settings.inline_images, limit=svc.settings.max_response_chars)
 
 
 def register_tools(server: MCPServer, *, read_only: bool) -> None:
@@ -190,7 +192,7 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
     async def run_model(model: ModelArg, input: InputArg, ctx: Context, wait_seconds: WaitArg = None) -> Annotated[CallToolResult, r.PredictionResult]:
         """Validate, run and wait (with progress). Returns outputs (text, saved files, image previews), or a handle if still running."""
         svc = services(ctx)
-        target, prepared, notes = await _prepare(svc, model, input)
+        target, prepared, given, notes = await _prepare(svc, model, input)
         budget = min(wait_seconds or svc.settings.effective_wait, svc.settings.max_wait)
         deadline = anyio.current_time() + budget
         tracker = ProgressTracker(_report(ctx))
@@ -198,7 +200,7 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         try:
             prediction = await svc.lifecycle.create(
                 target, prepared, run=run, wait=budget, tracker=tracker,
-                on_created=lambda p: svc.record_created(p, target, prepared),
+                on_created=lambda p: svc.record_created(p, target, given),
             )
             prediction = await svc.lifecycle.wait(prediction, deadline=deadline, tracker=tracker)
         except anyio.get_cancelled_exc_class():
@@ -219,10 +221,10 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
     ) -> Annotated[CallToolResult, r.PredictionResult]:
         """Validate and start a prediction without waiting; returns its id at once. It runs until done or canceled."""
         svc = services(ctx)
-        target, prepared, notes = await _prepare(svc, model, input)
+        target, prepared, given, notes = await _prepare(svc, model, input)
         prediction = await svc.lifecycle.create(
             target, prepared, run=Run(), webhook=webhook, webhook_events_filter=webhook_events_filter,
-            cancel_after=cancel_after, on_created=lambda p: svc.record_created(p, target, prepared),
+            cancel_after=cancel_after, on_created=lambda p: svc.record_created(p, target, given),
         )
         hint = None if prediction.is_terminal else "wait_for_prediction or get_prediction with this id"
         return await _render(svc, prediction, hint=hint, notes=notes)
@@ -296,7 +298,7 @@ def _register_reading(server: MCPServer) -> None:
 
 
 async def _wait_result(svc: Services, found) -> CallToolResult:
-    from replicate_mcp.server.content import wait_content
+
 
     finished, running, files = [], [], {}
     for prediction in found:
@@ -308,7 +310,7 @@ async def _wait_result(svc: Services, found) -> CallToolResult:
         else:
             running.append(r.PredictionResult(id=prediction.id, status=prediction.status, model=prediction.model))
     result = r.WaitResult(finished=finished, running=running, next="wait_for_prediction again with the running ids" if running else None)
-    return wait_content(result, files, inline_images=svc.settings.inline_images, limit=svc.settings.max_response_chars)
+    return await wait_content(result, files, inline_images=svc.settings.inline_images, limit=svc.settings.max_response_chars)
 
 
 def _first_line(text: str | None, limit: int = 160) -> str | None:
