@@ -1,0 +1,77 @@
+"""Settings from the environment and flags, validated at start; the CLI's help and error messages."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from replicate_mcp.config import ConfigError, load_settings
+
+
+def test_base_url_is_normalized_with_or_without_v1():
+    for raw in ("http://127.0.0.1:8765", "http://127.0.0.1:8765/", "http://127.0.0.1:8765/v1", "http://127.0.0.1:8765/v1/"):
+        assert load_settings(env={"REPLICATE_BASE_URL": raw}).base_url == "http://127.0.0.1:8765/v1"
+
+
+def test_flags_win_over_environment_and_dirs_add_up(tmp_path):
+    env = {"REPLICATE_MCP_MAX_WAIT": "30", "REPLICATE_MCP_ALLOW_DIRS": str(tmp_path / "a"), "REPLICATE_MCP_READ_ONLY": "yes"}
+    settings = load_settings({"max_wait": 20.0, "allow_dirs": (tmp_path / "b",)}, env=env)
+    assert settings.max_wait == 20 and settings.read_only is True
+    assert settings.allow_dirs == (tmp_path / "a", tmp_path / "b")
+    assert settings.effective_wait == 20  # the default 45 s wait is capped by --max-wait
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"REPLICATE_MCP_PORT": "eighty"}, "REPLICATE_MCP_PORT"),
+        ({"REPLICATE_MCP_READ_ONLY": "maybe"}, "REPLICATE_MCP_READ_ONLY"),
+        ({"REPLICATE_MCP_ALLOW_MODELS": "not a model"}, "REPLICATE_MCP_ALLOW_MODELS"),
+        ({"REPLICATE_BASE_URL": "ftp://x"}, "REPLICATE_BASE_URL"),
+        ({"REPLICATE_MCP_MAX_RESPONSE_CHARS": "10"}, "--max-response-chars"),
+    ],
+)
+def test_bad_values_name_the_setting(env, named):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env=env)
+    assert named in str(caught.value)
+
+
+def test_allow_models_patterns():
+    settings = load_settings(env={"REPLICATE_MCP_ALLOW_MODELS": "black-forest-labs/*, replicate/hello-world"})
+    assert settings.model_allowed("black-forest-labs/flux-schnell")
+    assert settings.model_allowed("replicate/hello-world")
+    assert not settings.model_allowed("stability-ai/sdxl")
+
+
+def run_cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "replicate_mcp", *args], capture_output=True, text=True, timeout=60, env=env)
+
+
+def test_help_lists_every_subcommand_and_option():
+    top = run_cli("--help")
+    assert top.returncode == 0 and all(word in top.stdout for word in ("serve", "sandbox", "demo"))
+    serve = run_cli("serve", "--help").stdout
+    for flag in ("--transport", "--sandbox", "--read-only", "--allow-models", "--max-wait", "--allow-dir", "--output-dir",
+                 "--no-archive", "--no-inline-images", "--max-response-chars", "--port"):
+        assert flag in serve, flag
+    sandbox = run_cli("sandbox", "--help").stdout
+    for flag in ("--time-scale", "--seed", "--catalog", "--fault-429", "--data-retention"):
+        assert flag in sandbox, flag
+
+
+def test_bad_setting_stops_the_server_with_a_clear_message_and_no_stdout():
+    result = run_cli("--max-wait", "-3", env={"PATH": "/usr/bin"})
+    assert result.returncode != 0 and result.stdout == ""
+    assert "--max-wait" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_readme_documents_every_flag_and_variable():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    from replicate_mcp.config import ENVIRONMENT
+
+    for variable, flag in ENVIRONMENT.values():
+        assert variable in readme, variable
+        if flag:
+            assert flag in readme, flag
