@@ -22,6 +22,7 @@ CREATE_ROUTES = {
     "POST /v1/deployments/{owner}/{name}/predictions",
     "POST /v1/models/{owner}/{name}/versions/{version_id}/trainings",
 }
+POLL_ROUTE = "GET /v1/predictions/{id}"
 FAULT_BODIES = {
     "500": (500, {"title": "Internal Server Error", "detail": "Something went wrong on our end.", "status": 500}),
     "503": (503, {"title": "Service Unavailable", "detail": "The service is temporarily unavailable.", "status": 503}),
@@ -68,7 +69,7 @@ class Gate:
 
         if path.startswith("/v1/"):
             token = _token(scope)
-            bucket = "create" if route_key in CREATE_ROUTES else "other"
+            bucket = "create" if route_key in CREATE_ROUTES else "poll" if route_key == POLL_ROUTE else "other"
             allowed, remaining, reset = self.state.limiter.hit(token or _client_host(scope), bucket)
             extra = {"ratelimit-remaining": str(remaining), "ratelimit-reset": str(reset)}
             if not allowed:

@@ -1,4 +1,8 @@
-"""Per-token, per-minute request budgets (a create bucket and an "everything else" bucket)."""
+"""Per-token, per-minute request budgets: creates, reads of one prediction, and everything else.
+
+Replicate gives `GET /predictions/{id}` a far larger bucket than the rest, so polling clients are not throttled
+by their own polls; the sandbox mirrors that with a bucket of ten times the "other" limit.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 WINDOW = 60.0
+POLL_FACTOR = 10
 
 
 @dataclass
@@ -17,7 +22,7 @@ class _Window:
 
 class RateLimiter:
     def __init__(self, create_limit: int, other_limit: int) -> None:
-        self.limits = {"create": create_limit, "other": other_limit}
+        self.limits = {"create": create_limit, "other": other_limit, "poll": other_limit * POLL_FACTOR}
         self._windows: dict[tuple[str, str], _Window] = {}
 
     def hit(self, token: str, bucket: str) -> tuple[bool, int, int]:

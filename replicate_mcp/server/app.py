@@ -156,7 +156,16 @@ def run_server(settings: Settings) -> None:
     if settings.transport == "stdio":
         server.run()
         return
+    import socket
+
     import uvicorn
 
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted connections inherit it: otherwise each response (head and body written apart) waits ~40 ms for a delayed ACK.
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    listener.bind((settings.host, settings.port))
     log.warning("replicate-mcp: streamable HTTP on http://%s:%d/mcp", settings.host, settings.port)
-    uvicorn.run(http_app(server, settings), host=settings.host, port=settings.port, log_level="warning")
+    config = uvicorn.Config(http_app(server, settings), log_level="warning")
+    uvicorn.Server(config).run(sockets=[listener])

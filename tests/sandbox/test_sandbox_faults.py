@@ -81,3 +81,17 @@ def test_rates_are_seeded_and_clearable(make_sandbox) -> None:
         httpx2.post(f"{running.url}/_sandbox/faults", json={"rates": {"slow": 1.0}})
         assert client.get("/v1/account").status_code == 200
         assert httpx2.post(f"{running.url}/_sandbox/faults", json={"rates": {"bogus": 1}}).status_code == 400
+
+
+def test_polling_one_prediction_has_its_own_larger_bucket():
+    from replicate_mcp.sandbox import SandboxConfig, start_sandbox
+
+    with start_sandbox(SandboxConfig(time_scale=0.01, other_limit=3)) as small:
+        headers = {"Authorization": "Bearer r8_poll_bucket"}
+        created = httpx2.post(f"{small.base_url}/models/black-forest-labs/flux-schnell/predictions", headers=headers,
+                              json={"input": {"prompt": "x"}})
+        assert created.status_code == 201
+        polls = [httpx2.get(f"{small.base_url}/predictions/{created.json()['id']}", headers=headers) for _ in range(6)]
+        assert [p.status_code for p in polls] == [200] * 6
+        others = [httpx2.get(f"{small.base_url}/models", headers=headers).status_code for _ in range(4)]
+        assert others[-1] == 429
