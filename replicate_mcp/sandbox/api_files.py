@@ -26,25 +26,27 @@ async def create_file(request: Request) -> Response:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_FILE_BYTES + 64 * 1024:
         raise _too_large()
-    form = await request.form(max_part_size=1024 * 1024)
-    upload = form.get("content")
-    if not isinstance(upload, UploadFile):
-        raise bad_request('The multipart part "content" (the file) is required', "Missing file content")
-    data = await upload.read()
+    async with request.form(max_part_size=1024 * 1024) as form:
+        upload = form.get("content")
+        if not isinstance(upload, UploadFile):
+            raise bad_request('The multipart part "content" (the file) is required', "Missing file content")
+        data = await upload.read()
+        raw_metadata, declared_type, upload_type = form.get("metadata"), form.get("type"), upload.content_type
+        filename = str(form.get("filename") or upload.filename or "file")
     if len(data) > MAX_FILE_BYTES:
         raise _too_large()
     metadata = {}
-    if form.get("metadata"):
+    if raw_metadata:
         try:
-            metadata = json.loads(str(form["metadata"]))
+            metadata = json.loads(str(raw_metadata))
         except json.JSONDecodeError as exc:
             raise bad_request("metadata must be a JSON object") from exc
     s = state(request)
-    content_type = str(form.get("type") or upload.content_type or "application/octet-stream")
+    content_type = str(declared_type or upload_type or "application/octet-stream")
     md5 = hashlib.md5(data).hexdigest()
     stored = StoredFile(
         id=s.engine.new_id(),
-        name=str(form.get("filename") or upload.filename or "file"),
+        name=filename,
         content_type=content_type,
         data=data,
         metadata=metadata if isinstance(metadata, dict) else {},

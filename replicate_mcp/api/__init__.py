@@ -1,0 +1,78 @@
+"""Async client of Replicate's HTTP API (knows nothing of MCP)."""
+
+from ._errors import (
+    APIConnectionError,
+    AuthenticationError,
+    InputValidationError,
+    MissingTokenError,
+    NotFoundError,
+    PaymentRequiredError,
+    RateLimitError,
+    ReplicateError,
+    ServerError,
+    UnsafeURLError,
+    WebhookVerificationError,
+)
+from ._retry import RetryPolicy
+from .client import DEFAULT_BASE_URL, USER_AGENT, ReplicateClient, normalize_base_url
+from .models import (
+    TERMINAL_STATUSES,
+    Account,
+    Collection,
+    Deployment,
+    DeploymentRelease,
+    FileObject,
+    Hardware,
+    Model,
+    Prediction,
+    SearchCollection,
+    SearchModelMetadata,
+    SearchModelResult,
+    SearchPage,
+    SearchResponse,
+    Training,
+    Version,
+)
+from .pagination import Page
+from .sse import ServerSentEvent, SSEDecoder
+from .webhooks import sign_webhook, verify_webhook
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "TERMINAL_STATUSES",
+    "USER_AGENT",
+    "APIConnectionError",
+    "Account",
+    "AuthenticationError",
+    "Collection",
+    "Deployment",
+    "DeploymentRelease",
+    "FileObject",
+    "Hardware",
+    "InputValidationError",
+    "MissingTokenError",
+    "Model",
+    "NotFoundError",
+    "Page",
+    "PaymentRequiredError",
+    "Prediction",
+    "RateLimitError",
+    "ReplicateClient",
+    "ReplicateError",
+    "RetryPolicy",
+    "SSEDecoder",
+    "SearchCollection",
+    "SearchModelMetadata",
+    "SearchModelResult",
+    "SearchPage",
+    "SearchResponse",
+    "ServerError",
+    "ServerSentEvent",
+    "Training",
+    "UnsafeURLError",
+    "Version",
+    "WebhookVerificationError",
+    "normalize_base_url",
+    "sign_webhook",
+    "verify_webhook",
+]
