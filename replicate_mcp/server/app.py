@@ -70,6 +70,7 @@ def create_server(settings: Settings, *, base_url: str | None = None) -> MCPServ
         version=__version__,
         website_url="https://replicate.com",
         lifespan=lifespan,
+        log_level=settings.log_level,
     )
     register_tools(server, read_only=settings.read_only)
     _register_resources(server)

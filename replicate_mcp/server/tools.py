@@ -104,10 +104,15 @@ async def _render(svc: Services, prediction, *, logs: int = 0, hint: str | None 
     files = await svc.saved_files(prediction)
     kind = svc.kinds.get(prediction.id, "")
     result = prediction_result(prediction, kind=kind, files=files, logs_limit=logs, next_hint=hint,
-                               output_limit=svc.settings.max_response_chars - 4_000)
+                               output_limit=_output_budget(svc))
     if notes:
         result.notes = [*notes, *(result.notes or [])]
     return await prediction_content(result, files, inline_images=svc.settings.inline_images, limit=svc.settings.max_response_chars)
+
+
+def _output_budget(svc: Services) -> int:
+    """Room for the output text, leaving the rest of the cap to ids, file lists, logs and notes."""
+    return svc.settings.max_response_chars * 3 // 5
 
 
 def register_tools(server: MCPServer, *, read_only: bool) -> None:
@@ -306,7 +311,7 @@ async def _wait_result(svc: Services, found) -> CallToolResult:
             files[prediction.id] = await svc.saved_files(prediction)
             kind = svc.kinds.get(prediction.id, "")
             finished.append(prediction_result(prediction, kind=kind, files=files[prediction.id],
-                                              output_limit=max(1_000, (svc.settings.max_response_chars - 4_000) // len(found))))
+                                              output_limit=max(200, _output_budget(svc) // len(found))))
         else:
             running.append(r.PredictionResult(id=prediction.id, status=prediction.status, model=prediction.model))
     result = r.WaitResult(finished=finished, running=running, next="wait_for_prediction again with the running ids" if running else None)

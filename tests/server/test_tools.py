@@ -227,3 +227,16 @@ async def test_bad_token_and_bad_reference_errors_never_show_the_token(sandbox, 
         for result in (bad_ref, await client.call_tool("get_prediction", {"id": "x" * 26})):
             assert secret not in json.dumps(result.model_dump(mode="json"))
     assert TOKEN not in json.dumps(sandbox.stats())
+
+
+async def test_long_output_is_cut_to_the_cap_with_a_note(make_server):
+    async with Client(make_server(max_response_chars=2_000)) as client:
+        result = await client.call_tool(
+            "run_model", {"model": "replicate/hello-world", "input": {"text": "long " * 1_000}}
+        )
+        data = result.structured_content
+        assert data["status"] == "succeeded", text_of(result)
+        assert len(text_of(result)) <= 2_000
+        assert any("cut" in note and f"replicate://predictions/{data['id']}" in note for note in data["notes"]), data["notes"]
+        full = await client.read_resource(f"replicate://predictions/{data['id']}")
+        assert json.loads(full.contents[0].text)["output"] == "hello " + "long " * 1_000
