@@ -6,6 +6,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
+
 from replicate_mcp.api import NotFoundError, ReplicateClient
 from replicate_mcp.runs.refs import ModelRef, parse_ref
 from replicate_mcp.schema import ModelSchema, load_schema
@@ -40,16 +42,18 @@ class ModelResolver:
         self._client = client
         self._ttl = ttl
         self._models: dict[str, tuple[float, Any]] = {}
+        self._lookups: dict[str, anyio.Lock] = {}
         self._by_version: dict[str, Target] = {}
 
     async def model(self, owner: str, name: str) -> Any:
         key = f"{owner}/{name}".lower()
-        cached = self._models.get(key)
-        if cached and time.monotonic() - cached[0] < self._ttl:
-            return cached[1]
-        model = await self._client.get_model(owner, name)
-        self._models[key] = (time.monotonic(), model)
-        return model
+        async with self._lookups.setdefault(key, anyio.Lock()):  # concurrent calls share one lookup
+            cached = self._models.get(key)
+            if cached and time.monotonic() - cached[0] < self._ttl:
+                return cached[1]
+            model = await self._client.get_model(owner, name)
+            self._models[key] = (time.monotonic(), model)
+            return model
 
     async def resolve(self, text: str) -> Target:
         ref = parse_ref(text)

@@ -86,6 +86,7 @@ class PredictionResult(BaseModel):
 class WaitResult(BaseModel):
     finished: list[PredictionResult]
     running: list[PredictionResult]
+    unshown: list[str] | None = None
     next: str | None = None
 
 

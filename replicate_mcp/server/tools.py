@@ -128,7 +128,7 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         try:
             found = await svc.client.search(query, limit=limit)
             hits = [_hit_from_search(m) for m in found.models][:limit]
-            collections = [_collection(c) for c in (found.collections or [])][:5] or None
+            collections = [_collection(c, models=4) for c in (found.collections or [])][:3] or None
         except Exception:
             page = await svc.client.search_models(query)
             hits, collections = [_hit(m) for m in page.results][:limit], None
@@ -303,19 +303,37 @@ def _register_reading(server: MCPServer) -> None:
 
 
 async def _wait_result(svc: Services, found) -> CallToolResult:
-
-
-    finished, running, files = [], [], {}
+    """Finished predictions in full while they fit the cap; any beyond it are named by id, never dropped."""
+    cap = svc.settings.max_response_chars
+    many = len(found) > 10
+    finished, running, files, unshown = [], [], {}, []
     for prediction in found:
-        if prediction.is_terminal:
-            files[prediction.id] = await svc.saved_files(prediction)
-            kind = svc.kinds.get(prediction.id, "")
-            finished.append(prediction_result(prediction, kind=kind, files=files[prediction.id],
-                                              output_limit=max(200, _output_budget(svc) // len(found))))
-        else:
-            running.append(r.PredictionResult(id=prediction.id, status=prediction.status, model=prediction.model))
-    result = r.WaitResult(finished=finished, running=running, next="wait_for_prediction again with the running ids" if running else None)
-    return await wait_content(result, files, inline_images=svc.settings.inline_images, limit=svc.settings.max_response_chars)
+        if not prediction.is_terminal:
+            running.append(r.PredictionResult(id=prediction.id, status=prediction.status))
+            continue
+        files[prediction.id] = await svc.saved_files(prediction)
+        item = prediction_result(prediction, kind=svc.kinds.get(prediction.id, ""), files=files[prediction.id],
+                                 output_limit=max(200, _output_budget(svc) // len(found)))
+        if many:  # keep what an agent needs from each of many: id, status, output, files, error
+            item.model = item.created_at = item.metrics = None
+        finished.append(item)
+    result = r.WaitResult(finished=finished, running=running)
+    while result.finished and _size(result) > cap - 500:
+        unshown.insert(0, result.finished.pop().id)
+    hints = []
+    if running:
+        hints.append("wait_for_prediction again with the running ids")
+    if unshown:
+        result.unshown = unshown
+        hints.append("the unshown ids finished too: get them with wait_for_prediction or get_prediction")
+    result.next = "; ".join(hints) or None
+    shown = {item.id for item in result.finished}
+    files = {key: value for key, value in files.items() if key in shown}
+    return await wait_content(result, files, inline_images=svc.settings.inline_images, limit=cap)
+
+
+def _size(model) -> int:
+    return len(json.dumps(model.model_dump(mode="json", exclude_none=True), separators=(",", ":"), ensure_ascii=False))
 
 
 def _first_line(text: str | None, limit: int = 160) -> str | None:
@@ -352,9 +370,9 @@ def _hit_from_search(item: Any) -> r.ModelHit:
     return hit
 
 
-def _collection(c: Any) -> r.CollectionInfo:
-    models = getattr(c, "models", None)
+def _collection(c: Any, models: int = 8) -> r.CollectionInfo:
+    listed = getattr(c, "models", None)
     names = None
-    if models:
-        names = [m if isinstance(m, str) else f"{m.owner}/{m.name}" for m in models][:8]
+    if listed:
+        names = [m if isinstance(m, str) else f"{m.owner}/{m.name}" for m in listed][:models]
     return r.CollectionInfo(slug=c.slug, name=c.name, description=_first_line(c.description), models=names)

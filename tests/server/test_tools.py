@@ -240,3 +240,24 @@ async def test_long_output_is_cut_to_the_cap_with_a_note(make_server):
         assert any("cut" in note and f"replicate://predictions/{data['id']}" in note for note in data["notes"]), data["notes"]
         full = await client.read_resource(f"replicate://predictions/{data['id']}")
         assert json.loads(full.contents[0].text)["output"] == "hello " + "long " * 1_000
+
+
+async def test_waiting_for_many_loses_none_and_looks_the_model_up_once(make_server, sandbox):
+    async with Client(make_server(max_response_chars=3_000)) as client:
+        ids: list[str] = []
+        sandbox.reset_stats()
+
+        async def start(n: int) -> None:
+            made = await client.call_tool("create_prediction", {"model": "replicate/hello-world", "input": {"text": f"n{n}"}})
+            ids.append(made.structured_content["id"])
+
+        async with anyio.create_task_group() as group:
+            for n in range(40):
+                group.start_soon(start, n)
+        assert sandbox.stats()["requests"].get("GET /v1/models/{owner}/{name}", 0) == 1
+        done = await client.call_tool("wait_for_prediction", {"ids": ids, "wait_seconds": 30})
+        data = done.structured_content
+        assert len(text_of(done)) <= 3_000
+        shown = [f["id"] for f in data["finished"]]
+        assert shown and data["unshown"] and sorted(shown + data["unshown"]) == sorted(ids)
+        assert "unshown" in data["next"]
