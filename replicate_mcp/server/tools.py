@@ -314,8 +314,8 @@ async def _wait_result(svc: Services, found) -> CallToolResult:
         files[prediction.id] = await svc.saved_files(prediction)
         item = prediction_result(prediction, kind=svc.kinds.get(prediction.id, ""), files=files[prediction.id],
                                  output_limit=max(200, _output_budget(svc) // len(found)))
-        if many:  # keep what an agent needs from each of many: id, status, output, files, error
-            item.model = item.created_at = item.metrics = None
+        if many:  # what an agent needs from each of many: id, status, output, files, error, metrics
+            item.model = item.created_at = None
         finished.append(item)
     result = r.WaitResult(finished=finished, running=running)
     while result.finished and _size(result) > cap - 500:

@@ -57,6 +57,8 @@ async def load(client: Client, count: int) -> dict[str, Any]:
         running.extend(p["id"] for p in data["running"])
         notes.extend(data.get("notes") or [])
         text_sizes.append(sum(len(b.text) for b in result.content if b.type == "text"))
+        if data.get("unshown"):  # finished but over the response cap: an agent asks again for those
+            await collect(data["unshown"])
 
     started = time.perf_counter()
     async with anyio.create_task_group() as group:
