@@ -24,6 +24,20 @@ def text_of(result) -> str:
     return "".join(block.text for block in result.content if block.type == "text")
 
 
+async def start_hello_worlds(client, count: int) -> list[str]:
+    """Start `count` hello-world predictions at once (inputs n0, n1, …); returns their ids."""
+    ids: list[str] = []
+
+    async def start(n: int) -> None:
+        made = await client.call_tool("create_prediction", {"model": "replicate/hello-world", "input": {"text": f"n{n}"}})
+        ids.append(made.structured_content["id"])
+
+    async with anyio.create_task_group() as group:
+        for n in range(count):
+            group.start_soon(start, n)
+    return ids
+
+
 async def test_search_collections_and_model_card(make_server, mode):
     async with Client(make_server(), mode=mode) as client:
         found = await client.call_tool("search_models", {"query": "image", "limit": 5})
@@ -175,15 +189,7 @@ async def test_created_predictions_survive_client_cancel(make_server):
 
 async def test_ten_concurrent_predictions(make_server, mode):
     async with Client(make_server(), mode=mode) as client:
-        ids: list[str] = []
-
-        async def start(n: int) -> None:
-            made = await client.call_tool("create_prediction", {"model": "replicate/hello-world", "input": {"text": f"n{n}"}})
-            ids.append(made.structured_content["id"])
-
-        async with anyio.create_task_group() as group:
-            for n in range(10):
-                group.start_soon(start, n)
+        ids = await start_hello_worlds(client, 10)
         done = (await client.call_tool("wait_for_prediction", {"ids": ids, "wait_seconds": 30})).structured_content
         assert len(done["finished"]) == 10 and not done["running"]
         assert sorted(f["output"] for f in done["finished"]) == sorted(f"hello n{n}" for n in range(10))
@@ -244,16 +250,8 @@ async def test_long_output_is_cut_to_the_cap_with_a_note(make_server):
 
 async def test_waiting_for_many_loses_none_and_looks_the_model_up_once(make_server, sandbox):
     async with Client(make_server(max_response_chars=3_000)) as client:
-        ids: list[str] = []
         sandbox.reset_stats()
-
-        async def start(n: int) -> None:
-            made = await client.call_tool("create_prediction", {"model": "replicate/hello-world", "input": {"text": f"n{n}"}})
-            ids.append(made.structured_content["id"])
-
-        async with anyio.create_task_group() as group:
-            for n in range(40):
-                group.start_soon(start, n)
+        ids = await start_hello_worlds(client, 40)
         assert sandbox.stats()["requests"].get("GET /v1/models/{owner}/{name}", 0) == 1
         done = await client.call_tool("wait_for_prediction", {"ids": ids, "wait_seconds": 30})
         data = done.structured_content
