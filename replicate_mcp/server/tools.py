@@ -318,18 +318,24 @@ async def _wait_result(svc: Services, found) -> CallToolResult:
             item.model = item.created_at = None
         finished.append(item)
     result = r.WaitResult(finished=finished, running=running)
-    while result.finished and _size(result) > cap - 500:
+    while True:  # the ids moved out of `finished` count against the cap too
+        result.unshown = unshown or None
+        result.next = _wait_hint(running, unshown)
+        if not result.finished or _size(result) <= cap - 200:
+            break
         unshown.insert(0, result.finished.pop().id)
+    shown = {item.id for item in result.finished}
+    files = {key: value for key, value in files.items() if key in shown}
+    return await wait_content(result, files, inline_images=svc.settings.inline_images, limit=cap)
+
+
+def _wait_hint(running: list, unshown: list[str]) -> str | None:
     hints = []
     if running:
         hints.append("wait_for_prediction again with the running ids")
     if unshown:
-        result.unshown = unshown
         hints.append("the unshown ids finished too: get them with wait_for_prediction or get_prediction")
-    result.next = "; ".join(hints) or None
-    shown = {item.id for item in result.finished}
-    files = {key: value for key, value in files.items() if key in shown}
-    return await wait_content(result, files, inline_images=svc.settings.inline_images, limit=cap)
+    return "; ".join(hints) or None
 
 
 def _size(model) -> int:
