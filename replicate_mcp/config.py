@@ -101,8 +101,7 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, object]:
         raw = env.get(variable, "").strip()
         if not raw:
             continue
-        annotation = str(Settings.model_fields[name].annotation)
-        if annotation == "bool":
+        if Settings.model_fields[name].annotation is bool:
             if raw.lower() not in BOOLEAN_WORDS:
                 raise ConfigError(f"{variable}={raw!r} is not a boolean; use 1/0, true/false, yes/no or on/off")
             values[name] = BOOLEAN_WORDS[raw.lower()]

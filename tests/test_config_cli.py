@@ -38,6 +38,12 @@ def test_bad_values_name_the_setting(env, named):
     assert named in str(caught.value)
 
 
+def test_boolean_words():
+    assert load_settings(env={"REPLICATE_MCP_ARCHIVE": "off", "REPLICATE_MCP_READ_ONLY": "Yes"}).archive is False
+    with pytest.raises(ConfigError, match="use 1/0, true/false"):
+        load_settings(env={"REPLICATE_MCP_INLINE_IMAGES": "t"})
+
+
 def test_allow_models_patterns():
     settings = load_settings(env={"REPLICATE_MCP_ALLOW_MODELS": "black-forest-labs/*, replicate/hello-world"})
     assert settings.model_allowed("black-forest-labs/flux-schnell")

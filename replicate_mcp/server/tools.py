@@ -78,12 +78,13 @@ def _mask_local_files(target: Target, input: dict[str, Any]) -> dict[str, Any]:
     return masked
 
 
-def _check(target: Target, input: dict[str, Any]):
-    verdict = validate_input(target.schema, _mask_local_files(target, _parse_input(input)))
+def _check(target: Target, input: Any):
+    given = _parse_input(input)
+    verdict = validate_input(target.schema, _mask_local_files(target, given))
     if verdict.valid:
         restored = dict(verdict.normalized)
-        for name in target.schema.file_fields & restored.keys():
-            restored[name] = input[name] if isinstance(input, dict) and name in input else restored[name]
+        for name in target.schema.file_fields & restored.keys() & given.keys():
+            restored[name] = given[name]
         verdict = verdict.model_copy(update={"normalized": restored})
     return verdict
 

@@ -97,3 +97,10 @@ async def test_ledger_survives_restart_and_archives_what_finished_meanwhile(sand
             got = (await client.call_tool("get_prediction", {"id": created["id"]})).structured_content
             entry = {"files": [f["path"] for f in got["files"]]}
         assert entry["files"] and all(Path(p).is_file() for p in entry["files"])
+
+
+async def test_local_path_in_a_json_string_input_is_kept(make_server, inputs_dir):
+    async with Client(make_server(allow_dirs=(inputs_dir,))) as client:
+        path = str(inputs_dir / "small.wav")
+        report = await client.call_tool("validate_input", {"model": "openai/whisper", "input": f'{{"audio": "{path}"}}'})
+        assert report.structured_content["normalized_input"]["audio"] == path
