@@ -63,6 +63,6 @@ class ProgressTracker:
 
     async def update(self, prediction: Any) -> None:
         value, message = describe(prediction)
-        if value >= 100.0 and not prediction.is_terminal:
-            value = CEILING
-        await self.emit(min(value, CEILING) if value < 100.0 else value, message)
+        if not prediction.is_terminal:  # 100 is kept for the end
+            value = min(value, CEILING)
+        await self.emit(value, message)

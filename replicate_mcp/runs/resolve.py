@@ -71,10 +71,9 @@ class ModelResolver:
         latest = model.latest_version
         if latest is None or not latest.openapi_schema:
             raise UnresolvableModel(f"{slug} has no published version to run")
-        example = _example_input(model)
-        if model.is_official:
-            return self._remember(_target(slug, latest.id, True, latest.openapi_schema, {"model": slug}, example))
-        return self._remember(_target(slug, latest.id, False, latest.openapi_schema, {"version": f"{slug}:{latest.id}"}, example))
+        official = bool(model.is_official)  # official models run through their model endpoint
+        create_args = {"model": slug} if official else {"version": f"{slug}:{latest.id}"}
+        return self._remember(_target(slug, latest.id, official, latest.openapi_schema, create_args, _example_input(model)))
 
     async def _deployment(self, ref: ModelRef) -> Target:
         deployment = await self._client.get_deployment(ref.owner, ref.name)

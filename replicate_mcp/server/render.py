@@ -78,7 +78,7 @@ def prediction_result(
         error=_error_text(prediction.error),
         logs=logs,
         metrics=metrics or None,
-        created_at=_iso(getattr(prediction, "created_at", None)),
+        created_at=iso_time(getattr(prediction, "created_at", None)),
         next=next_hint,
         notes=notes or None,
     )
@@ -90,7 +90,7 @@ def _error_text(error: Any) -> str | None:
     return error if isinstance(error, str) else json.dumps(error, separators=(",", ":"))
 
 
-def _iso(value: Any) -> str | None:
+def iso_time(value: Any) -> str | None:
     if value is None:
         return None
     return value if isinstance(value, str) else value.isoformat().replace("+00:00", "Z")

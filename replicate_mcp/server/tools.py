@@ -17,7 +17,7 @@ from replicate_mcp.schema import compact_summary, validate_input
 from replicate_mcp.server import results as r
 from replicate_mcp.server.content import bounded_result, prediction_content, wait_content
 from replicate_mcp.server.errors import tool_errors
-from replicate_mcp.server.render import prediction_result
+from replicate_mcp.server.render import iso_time, prediction_result
 from replicate_mcp.server.services import Services
 
 ModelArg = Annotated[str, Field(description=f"Model: {FORMS}")]
@@ -299,7 +299,7 @@ def _register_reading(server: MCPServer) -> None:
         items = []
         for p in page.results:
             saved = [f.path for f in svc.ledger.files(p.id)]
-            items.append(r.PredictionSummary(id=p.id, status=p.status, model=p.model, created_at=_iso(p.created_at), files=saved or None))
+            items.append(r.PredictionSummary(id=p.id, status=p.status, model=p.model, created_at=iso_time(p.created_at), files=saved or None))
         return bounded_result(r.PredictionList(predictions=items, next_cursor=page.next), svc.settings.max_response_chars)
 
 
@@ -348,12 +348,6 @@ def _first_line(text: str | None, limit: int = 160) -> str | None:
         return None
     line = text.strip().splitlines()[0]
     return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def _iso(value: Any) -> str | None:
-    if value is None:
-        return None
-    return value if isinstance(value, str) else value.isoformat().replace("+00:00", "Z")
 
 
 def _hit(model: Any) -> r.ModelHit:
