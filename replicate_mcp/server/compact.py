@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from replicate_mcp.schema.extract import non_null_branch
+
 DROP_KEYS = {"title"}
 
 
@@ -23,10 +25,4 @@ def compact_schema(schema: Any) -> Any:
             out[key] = {name: compact_schema(prop) for name, prop in value.items()}
         else:
             out[key] = compact_schema(value)
-    variants = out.get("anyOf")
-    if isinstance(variants, list):
-        kept = [v for v in variants if v != {"type": "null"}]
-        if len(kept) == 1 and len(kept) < len(variants):
-            del out["anyOf"]
-            out = {**kept[0], **out}
-    return out
+    return non_null_branch(out)
