@@ -1,18 +1,17 @@
 import json
 from pathlib import Path
 
-import pytest
-
 from replicate_mcp.api import TERMINAL_STATUSES, FileObject, Model, Page, Prediction, SearchResponse, Training
 
-CASSETTES = Path("/work/shared/replicate-api/recorded/cassettes")
-WEBHOOK = Path("/work/shared/replicate-api/recorded/webhook-delivery-2025-06-09.json")
+RECORDED = Path(__file__).parents[1] / "fixtures" / "replicate-api"
+CASSETTES = RECORDED / "cassettes"
+WEBHOOK = RECORDED / "webhook-delivery-2025-06-09.json"
 
 
 def recorded_bodies(path_fragment):
-    if not CASSETTES.exists():
-        pytest.skip("recorded cassettes not available")
-    for cassette in sorted(CASSETTES.glob("*.json")):
+    cassettes = sorted(CASSETTES.glob("*.json"))
+    assert cassettes, f"no recorded cassettes in {CASSETTES}"
+    for cassette in cassettes:
         for pair in json.loads(cassette.read_text()):
             if path_fragment in pair["request"]["uri"] and pair["response"]["status"] < 300:
                 body = pair["response"]["body"]
@@ -40,8 +39,6 @@ def test_unknown_status_and_fields_are_kept():
 
 
 def test_real_webhook_body_parses():
-    if not WEBHOOK.exists():
-        pytest.skip("recorded webhook not available")
     body = json.loads(json.loads(WEBHOOK.read_text())["raw_body"])
     prediction = Prediction.model_validate(body)
     assert prediction.status == "succeeded"

@@ -16,7 +16,7 @@ from referencing.jsonschema import DRAFT202012
 
 from .conftest import hello_version, wait_terminal
 
-OPENAPI = Path("/work/shared/replicate-api/openapi.json")
+OPENAPI = Path(__file__).parents[1] / "fixtures" / "replicate-api" / "openapi.json"
 DOC_URI = "urn:replicate-openapi"
 METHODS = ("get", "post", "put", "patch", "delete", "query")
 

@@ -1,4 +1,4 @@
-"""The 15 real model-version schemas (copies of /work/shared/replicate-api/model-schemas) and their models."""
+"""The 15 real model-version schemas in tests/schema/data (sources in its README) and their models."""
 
 from __future__ import annotations
 
