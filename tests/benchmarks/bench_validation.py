@@ -1,10 +1,9 @@
-"""P6: input validation speed, from replicate_mcp.schema.bench."""
+"""P6: input validation speed, from validation_speed."""
 
 from __future__ import annotations
 
-from replicate_mcp.schema.bench import measure
-
 from .common import Figure
+from .validation_speed import measure
 
 TARGET_US = 50
 

@@ -1,29 +1,24 @@
-"""How much smaller compact_summary is than the raw Input schema: `python -m replicate_mcp.schema.measure [DIR]`.
+"""How much smaller compact_summary is than the raw Input schema: `python -m tests.benchmarks.schema_sizes [DIR]`.
 
-DIR holds real `openapi_schema` files (`X.json`; `X.model.json` files are skipped); by default the copies in the
-source tree's tests/schema/data, or $REPLICATE_MCP_SCHEMA_SAMPLES.
+DIR holds real `openapi_schema` files (`X.json`; `X.model.json` files are skipped); by default the copies in
+tests/schema/data. A development tool, so it lives beside the tests and their data, not in the package.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
-from .extract import unwrap_document
-from .model import load_schema
-from .summary import compact_summary
+from replicate_mcp.schema import compact_summary, load_schema
+from replicate_mcp.schema.extract import unwrap_document
 
-
-def sample_dir() -> Path:
-    configured = os.environ.get("REPLICATE_MCP_SCHEMA_SAMPLES")
-    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "tests" / "schema" / "data"
+SAMPLES = Path(__file__).resolve().parents[1] / "schema" / "data"
 
 
 def sample_schemas(directory: Path | None = None) -> dict[str, dict]:
     """{file stem: openapi_schema} for every schema file (not model file) in the directory."""
-    directory = directory or sample_dir()
+    directory = directory or SAMPLES
     return {
         path.name.removesuffix(".json"): json.loads(path.read_text())
         for path in sorted(directory.glob("*.json"))

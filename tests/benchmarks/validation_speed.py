@@ -1,4 +1,4 @@
-"""Validation speed: `python -m replicate_mcp.schema.bench` (figures for the benchmark command; no test times these)."""
+"""Validation speed: `python -m tests.benchmarks.validation_speed [N]` (figures for P6; no test times these)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ import sys
 import time
 from pathlib import Path
 
-from .measure import sample_dir, sample_schemas
-from .model import load_schema
-from .validate import validate_input
+from replicate_mcp.schema import load_schema, validate_input
+
+from .schema_sizes import SAMPLES, sample_schemas
 
 FLUX_DEV = "black-forest-labs__flux-dev"
 
 
 def measure(n: int = 2000, directory: Path | None = None) -> dict:
     """Warm validation median (µs) of flux-dev's default_example input, and cold load+compile times (ms)."""
-    directory = directory or sample_dir()
+    directory = directory or SAMPLES
     model = json.loads((directory / f"{FLUX_DEV}.model.json").read_text())
     example = model["default_example"]["input"]
     schema = load_schema(model["latest_version"]["openapi_schema"], version_id=f"bench:{FLUX_DEV}")

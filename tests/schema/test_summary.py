@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import re
 
-from replicate_mcp.schema import bench, compact_summary, load_schema, measure
+from replicate_mcp.schema import compact_summary, load_schema
 from replicate_mcp.schema.suggest import first_sentence
+from tests.benchmarks import schema_sizes as measure
+from tests.benchmarks import validation_speed as bench
 
 from .conftest import DATA, SCHEMA_NAMES, raw_doc, raw_properties
 
