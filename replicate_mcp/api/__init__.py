@@ -35,7 +35,13 @@ from .models import (
 )
 from .pagination import Page
 from .sse import ServerSentEvent, SSEDecoder
-from .webhooks import sign_webhook, verify_webhook
+from .webhooks import (
+    ReplayCache,
+    WebhookSecretError,
+    WebhookSignatureError,
+    sign_webhook,
+    verify_webhook,
+)
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -57,6 +63,7 @@ __all__ = [
     "PaymentRequiredError",
     "Prediction",
     "RateLimitError",
+    "ReplayCache",
     "ReplicateClient",
     "ReplicateError",
     "RetryPolicy",
@@ -71,6 +78,8 @@ __all__ = [
     "Training",
     "UnsafeURLError",
     "Version",
+    "WebhookSecretError",
+    "WebhookSignatureError",
     "WebhookVerificationError",
     "normalize_base_url",
     "sign_webhook",
