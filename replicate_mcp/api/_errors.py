@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -42,6 +43,15 @@ class ReplicateError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status={self.status!r}, title={self.title!r}, detail={self.detail!r})"
+
+    def redact(self, redact: Callable[[str], str]) -> None:
+        """Apply `redact` to every text this error carries: title, detail, invalid_fields, notes and str()."""
+        self.title = redact(self.title) if self.title else self.title
+        self.detail = redact(self.detail) if self.detail else self.detail
+        self.invalid_fields = _redact_texts(self.invalid_fields, redact)
+        if hasattr(self, "__notes__"):
+            self.__notes__ = [redact(str(note)) for note in self.__notes__]
+        self.args = (self._message(),)
 
 
 class AuthenticationError(ReplicateError):
@@ -107,36 +117,65 @@ def error_class(status: int) -> type[ReplicateError]:
 
 
 def error_from_response(
-    response: httpx2.Response, *, retry_after: float | None = None, note: str | None = None
+    response: httpx2.Response,
+    *,
+    retry_after: float | None = None,
+    note: str | None = None,
+    redact: Callable[[str], str] | None = None,
 ) -> ReplicateError:
-    """Build the typed error for a >= 400 response whose body has been read."""
+    """Build the typed error for a >= 400 response whose body has been read.
+
+    `redact` is applied to the whole body before anything is taken from it (so a snippet cut short cannot keep
+    part of a secret), and to every field of the result.
+    """
     status = response.status_code
-    body = parse_error_body(response)
+    text = response.content.decode("utf-8", "replace")
+    if redact is not None:
+        text = redact(text)
+    body = _json_object(text)
     title = _as_text(body.get("title")) or _reason(status)
     detail = _as_text(body.get("detail"))
     if detail is None and not body:
-        detail = _body_snippet(response)
+        detail = _snippet(text)
     if note:
         detail = f"{detail} {note}" if detail else note
     invalid_fields = body.get("invalid_fields")
     if retry_after is None:
         retry_after = number_or_none(body.get("retry_after"))
-    return error_class(status)(
+    error = error_class(status)(
         detail,
         status=status,
         title=title,
         invalid_fields=invalid_fields if isinstance(invalid_fields, list) else None,
         retry_after=retry_after,
     )
+    if redact is not None:
+        error.redact(redact)
+    return error
 
 
 def parse_error_body(response: httpx2.Response) -> dict[str, Any]:
     """The JSON object of an error body, or {} when it is not a JSON object."""
+    return _json_object(response.content)
+
+
+def _json_object(content: str | bytes) -> dict[str, Any]:
     try:
-        body = json.loads(response.content)
+        body = json.loads(content)
     except (ValueError, UnicodeDecodeError):
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def _redact_texts(value: Any, redact: Callable[[str], str]) -> Any:
+    """`value` with `redact` applied to every string in it, keys included (lists and dicts are copied)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redact_texts(item, redact) for item in value]
+    if isinstance(value, dict):
+        return {_redact_texts(k, redact): _redact_texts(v, redact) for k, v in value.items()}
+    return value
 
 
 def _reason(status: int) -> str:
@@ -146,8 +185,8 @@ def _reason(status: int) -> str:
         return f"HTTP {status}"
 
 
-def _body_snippet(response: httpx2.Response, limit: int = 200) -> str | None:
-    text = _one_line(response.content.decode("utf-8", "replace"))
+def _snippet(text: str, limit: int = 200) -> str | None:
+    text = _one_line(text)
     if not text:
         return None
     return text if len(text) <= limit else text[: limit - 1] + "…"

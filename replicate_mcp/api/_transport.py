@@ -59,8 +59,7 @@ class Sender:
                 body_hint = number_or_none(parse_error_body(response).get("retry_after"))
                 retry_after = parse_retry_after(response.headers, body_hint)
                 note = unsure_note if safety is Safety.CREATE and response.status_code >= 500 else None
-                failure = error_from_response(response, retry_after=retry_after, note=note)
-                self._scrub(failure)
+                failure = error_from_response(response, retry_after=retry_after, note=note, redact=self._redact)
                 retryable = policy.should_retry_status(response.status_code, safety)
                 reason = f"HTTP {response.status_code}"
                 if retryable and retry_after is not None and retry_after > policy.retry_max_wait:
@@ -104,15 +103,12 @@ class Sender:
         if isinstance(exc, httpx2.TimeoutException):
             what = f"Request to {host} timed out ({type(exc).__name__})"
         else:
-            what = f"Connection to {host} failed ({type(exc).__name__}: {self._redact(str(exc)) or 'no details'})"
+            what = f"Connection to {host} failed ({type(exc).__name__}: {str(exc) or 'no details'})"
         if safety is Safety.CREATE and not self._policy.should_retry_error(exc, safety) and unsure_note:
             what = f"{what}. {unsure_note}"
-        return APIConnectionError(what, title="Connection error")
-
-    def _scrub(self, error: ReplicateError) -> None:
-        if error.detail:
-            error.detail = self._redact(error.detail)
-            error.args = (error._message(),)
+        error = APIConnectionError(what, title="Connection error")
+        error.redact(self._redact)
+        return error
 
 
 def _path(request: httpx2.Request) -> str:
