@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from replicate_mcp import __version__
-from replicate_mcp.config import ConfigError, load_settings
+from replicate_mcp.config import ENVIRONMENT, ConfigError, load_settings
 
 SUBCOMMANDS = ("serve", "sandbox", "demo")
 
@@ -59,11 +59,26 @@ def _sandbox_arguments(parser: argparse.ArgumentParser) -> None:
     add("--slow-seconds", type=float, default=2.0, help="delay of a slow response")
 
 
+def _serve_help() -> str:
+    """The serve options as help text: `replicate-mcp --help` shows them, since serve is the default command."""
+    helper = argparse.ArgumentParser(prog="replicate-mcp", usage=argparse.SUPPRESS, add_help=False)
+    group = helper.add_argument_group("server options (serve, the default: replicate-mcp [serve] [options])")
+    _serve_arguments(group)  # type: ignore[arg-type]  # a group takes add_argument like a parser
+    env_only = ", ".join(variable for variable, flag in ENVIRONMENT.values() if flag is None)
+    return (
+        helper.format_help().strip("\n")
+        + "\n\nEach option also reads the environment variable in brackets; flags win."
+        + f"\nEnvironment only: {env_only}."
+        + "\nREPLICATE_API_TOKEN is your Replicate API token (not needed with --sandbox)."
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="replicate-mcp",
         description="MCP server for Replicate: search, schema-checked runs, waiting with progress, saved outputs.",
-        epilog="With no subcommand, `serve` runs. Token: REPLICATE_API_TOKEN (not needed with --sandbox).",
+        epilog=_serve_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"replicate-mcp {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="{serve,sandbox,demo}")

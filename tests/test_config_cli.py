@@ -1,5 +1,7 @@
 """Settings from the environment and flags, validated at start; the CLI's help and error messages."""
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,6 +67,47 @@ def test_help_lists_every_subcommand_and_option():
     sandbox = run_cli("sandbox", "--help").stdout
     for flag in ("--time-scale", "--seed", "--catalog", "--fault-429", "--data-retention"):
         assert flag in sandbox, flag
+
+
+def readme_section(start: str, end: str) -> str:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    return readme[readme.index(start):readme.index(end)]
+
+
+def flags_named_in(text: str) -> set[str]:
+    """Every `--flag` in the text; `--fault-429/500/drop` stands for --fault-429, --fault-500 and --fault-drop."""
+    flags = set()
+    for first, alternatives in re.findall(r"(--[a-z][a-z0-9-]*)((?:/[a-z0-9]+)*)", text):
+        flags.add(first)
+        stem = first.rsplit("-", 1)[0]
+        flags.update(f"{stem}-{alternative}" for alternative in alternatives.split("/")[1:])
+    return flags
+
+
+def test_top_level_help_lists_every_readme_flag_and_variable():
+    wide = {**os.environ, "COLUMNS": "1000"}  # no line wrapping inside a name
+    top = run_cli("--help", env=wide)
+    assert top.returncode == 0 and top.stderr == ""
+    options = readme_section("## Options and environment", "### The sandbox")
+    flags, variables = flags_named_in(options), set(re.findall(r"REPLICATE_[A-Z_]+", options))
+    assert {"--transport", "--allow-dir", "--no-inline-images", "--log-level"} <= flags
+    assert {"REPLICATE_API_TOKEN", "REPLICATE_MCP_HTTP_TOKEN", "REPLICATE_MCP_ALLOW_DIRS"} <= variables
+    assert sorted(f for f in flags if f not in top.stdout) == []
+    assert sorted(v for v in variables if v not in top.stdout) == []
+    from replicate_mcp.config import ENVIRONMENT
+
+    for variable, flag in ENVIRONMENT.values():
+        assert variable in top.stdout and (flag is None or flag in top.stdout), (variable, flag)
+    serve = run_cli("serve", "--help", env=wide).stdout
+    for flag in re.findall(r"^  (--[a-z-]+)", serve, flags=re.MULTILINE):
+        assert f"\n  {flag}" in top.stdout, flag
+
+
+def test_sandbox_help_lists_every_readme_sandbox_flag():
+    sandbox = run_cli("sandbox", "--help", env={**os.environ, "COLUMNS": "1000"}).stdout
+    flags = flags_named_in(readme_section("### The sandbox", "## How it differs"))
+    assert {"--time-scale", "--fault-429", "--fault-slow", "--slow-seconds", "--catalog"} <= flags
+    assert sorted(f for f in flags if f not in sandbox) == []
 
 
 def test_bad_setting_stops_the_server_with_a_clear_message_and_no_stdout():
