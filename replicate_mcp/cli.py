@@ -18,6 +18,15 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     add("--transport", choices=["stdio", "http"], help="stdio (default) or streamable HTTP [REPLICATE_MCP_TRANSPORT]")
     add("--host", help="HTTP transport: address to bind (default 127.0.0.1) [REPLICATE_MCP_HOST]")
     add("--port", type=int, help="HTTP transport: port (default 8000) [REPLICATE_MCP_PORT]")
+    add("--allowed-hosts", metavar="LIST",
+        help="HTTP: comma-separated Host values accepted besides loopback, e.g. mcp.example.com "
+             "[REPLICATE_MCP_ALLOWED_HOSTS]")
+    add("--allowed-origins", metavar="LIST",
+        help="HTTP: comma-separated browser Origins accepted besides loopback, e.g. https://app.example.com "
+             "[REPLICATE_MCP_ALLOWED_ORIGINS]")
+    add("--allow-unauthenticated", action="store_true", default=None,
+        help="HTTP: serve a non-loopback --host without REPLICATE_MCP_HTTP_TOKEN (unsafe) "
+             "[REPLICATE_MCP_ALLOW_UNAUTHENTICATED]")
     add("--sandbox", action="store_true", default=None,
         help="serve against an embedded local sandbox API: no token, no cost [REPLICATE_MCP_SANDBOX]")
     add("--sandbox-time-scale", type=float,
@@ -105,9 +114,11 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _run_server(args: argparse.Namespace) -> None:
-    overrides = {k: v for k, v in vars(args).items() if k not in ("command", "allow_models", "allow_dir")}
-    if args.allow_models:
-        overrides["allow_models"] = tuple(p.strip() for p in args.allow_models.split(",") if p.strip())
+    lists = ("allow_models", "allowed_hosts", "allowed_origins")
+    overrides = {k: v for k, v in vars(args).items() if k not in ("command", "allow_dir", *lists)}
+    for name in lists:
+        if getattr(args, name):
+            overrides[name] = tuple(p.strip() for p in getattr(args, name).split(",") if p.strip())
     overrides["allow_dirs"] = tuple(args.allow_dir or ())
     try:
         settings = load_settings(overrides)

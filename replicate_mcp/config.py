@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -30,6 +31,9 @@ class Settings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     http_token: SecretStr | None = None
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    allow_unauthenticated: bool = False
     read_only: bool = False
     allow_models: tuple[str, ...] = ()
     wait_seconds: float = Field(45.0, ge=1)
@@ -59,6 +63,26 @@ class Settings(BaseModel):
         return url if url.endswith("/v1") else url + "/v1"
 
     @property
+    def loopback_host(self) -> bool:
+        """Whether --host binds only this machine (a loopback address or localhost)."""
+        host = self.host.strip("[]").lower()
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return host == "localhost"
+
+    def exposure_problem(self) -> str | None:
+        """Why serving HTTP with these settings is refused, or None: no token on an address others can reach."""
+        if self.transport != "http" or self.loopback_host or self.http_token is not None or self.allow_unauthenticated:
+            return None
+        return (
+            f"--host {self.host} serves the MCP endpoint to other machines, and no token protects it: anyone who "
+            "can reach it could run paid models on your account. Set REPLICATE_MCP_HTTP_TOKEN to a long random "
+            "secret (clients then send Authorization: Bearer <token>), or bind --host 127.0.0.1; "
+            "--allow-unauthenticated (REPLICATE_MCP_ALLOW_UNAUTHENTICATED=1) serves without a token anyway"
+        )
+
+    @property
     def effective_wait(self) -> float:
         return min(self.wait_seconds, self.max_wait)
 
@@ -80,6 +104,9 @@ ENVIRONMENT = {
     "host": ("REPLICATE_MCP_HOST", "--host"),
     "port": ("REPLICATE_MCP_PORT", "--port"),
     "http_token": ("REPLICATE_MCP_HTTP_TOKEN", None),
+    "allowed_hosts": ("REPLICATE_MCP_ALLOWED_HOSTS", "--allowed-hosts"),
+    "allowed_origins": ("REPLICATE_MCP_ALLOWED_ORIGINS", "--allowed-origins"),
+    "allow_unauthenticated": ("REPLICATE_MCP_ALLOW_UNAUTHENTICATED", "--allow-unauthenticated"),
     "read_only": ("REPLICATE_MCP_READ_ONLY", "--read-only"),
     "allow_models": ("REPLICATE_MCP_ALLOW_MODELS", "--allow-models"),
     "wait_seconds": ("REPLICATE_MCP_WAIT_SECONDS", "--wait-seconds"),
@@ -105,7 +132,7 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, object]:
             if raw.lower() not in BOOLEAN_WORDS:
                 raise ConfigError(f"{variable}={raw!r} is not a boolean; use 1/0, true/false, yes/no or on/off")
             values[name] = BOOLEAN_WORDS[raw.lower()]
-        elif name == "allow_models":
+        elif name in ("allow_models", "allowed_hosts", "allowed_origins"):
             values[name] = tuple(p.strip() for p in raw.split(",") if p.strip())
         elif name == "allow_dirs":
             values[name] = tuple(Path(p) for p in raw.split(os.pathsep) if p.strip())
@@ -129,6 +156,9 @@ def load_settings(overrides: Mapping[str, object] | None = None, env: Mapping[st
         settings = Settings.model_validate(values)
     except Exception as exc:  # pydantic.ValidationError, reworded per setting
         raise ConfigError(_explain(exc)) from None
+    problem = settings.exposure_problem()
+    if problem:
+        raise ConfigError(problem)
     if settings.wait_seconds > settings.max_wait:
         settings = settings.model_copy(update={"wait_seconds": settings.max_wait})
     return settings

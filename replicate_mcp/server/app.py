@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -15,9 +14,10 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError
 
 from replicate_mcp import __version__
-from replicate_mcp.config import Settings
+from replicate_mcp.config import ConfigError, Settings
 from replicate_mcp.schema import compact_summary
 from replicate_mcp.server.compact import compact_schema
+from replicate_mcp.server.http_security import require_bearer, transport_security
 from replicate_mcp.server.services import Services, open_services
 from replicate_mcp.server.tools import register_tools
 
@@ -132,24 +132,20 @@ def _register_resources(server: MCPServer) -> None:
 
 
 def http_app(server: MCPServer, settings: Settings):
-    """The streamable-HTTP ASGI app, with the SDK's Host/Origin protection and an optional bearer token."""
-    app = server.streamable_http_app(host=settings.host, json_response=False)
-    if settings.http_token is None:
-        return app
-    expected = f"Bearer {settings.http_token.get_secret_value()}".encode()
-
-    async def guarded(scope, receive, send):
-        if scope["type"] == "http":
-            given = dict(scope.get("headers") or []).get(b"authorization", b"")
-            if not hmac.compare_digest(given, expected):
-                body = b'{"error":"unauthorized","error_description":"send Authorization: Bearer <REPLICATE_MCP_HTTP_TOKEN>"}'
-                await send({"type": "http.response.start", "status": 401, "headers": [
-                    (b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]})
-                await send({"type": "http.response.body", "body": body})
-                return
-        await app(scope, receive, send)
-
-    return guarded
+    """The streamable-HTTP ASGI app: explicit Host/Origin allow-lists, and the bearer token when one is set."""
+    problem = settings.exposure_problem()
+    if problem:
+        raise ConfigError(problem)
+    app = server.streamable_http_app(transport_security=transport_security(settings), json_response=False)
+    if settings.http_token is not None:
+        return require_bearer(app, settings.http_token.get_secret_value())
+    if not settings.loopback_host:
+        log.warning(
+            "replicate-mcp: --allow-unauthenticated: http://%s:%d/mcp answers ANYONE who can reach it, with no "
+            "token; they can run models billed to this account. Set REPLICATE_MCP_HTTP_TOKEN to stop this.",
+            settings.host, settings.port,
+        )
+    return app
 
 
 def run_server(settings: Settings) -> None:
@@ -161,12 +157,13 @@ def run_server(settings: Settings) -> None:
 
     import uvicorn
 
+    app = http_app(server, settings)
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # Accepted connections inherit it: otherwise each response (head and body written apart) waits ~40 ms for a delayed ACK.
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    listener.bind((settings.host, settings.port))
+    listener.bind((settings.host.strip("[]"), settings.port))
     log.warning("replicate-mcp: streamable HTTP on http://%s:%d/mcp", settings.host, settings.port)
-    config = uvicorn.Config(http_app(server, settings), log_level="warning")
+    config = uvicorn.Config(app, log_level="warning")
     uvicorn.Server(config).run(sockets=[listener])
