@@ -3,12 +3,18 @@
 import base64
 import json
 import logging
+import socket
 import time
 
+import anyio
 import httpx2
 import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Route
 
-from replicate_mcp.api import sign_webhook
+from replicate_mcp.api import ReplicateClient, sign_webhook
+from replicate_mcp.sandbox import SandboxConfig, start_sandbox
 from replicate_mcp.server.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.anyio
@@ -328,3 +334,60 @@ async def test_only_http_scopes_are_served(receiver):
 
     with pytest.raises(RuntimeError, match="HTTP only"):
         await receiver({"type": "lifespan"}, receive, send)
+
+
+# --- end to end: the sandbox delivers, over loopback, to the receiver served by uvicorn -----------------------
+
+
+@pytest.fixture(scope="module")
+def webhook_sandbox():
+    insecure = {"allow_insecure_webhooks": True} if "allow_insecure_webhooks" in SandboxConfig.__dataclass_fields__ else {}
+    running = start_sandbox(SandboxConfig(time_scale=0.01, seed=11, cold_boot=0.1, **insecure))
+    yield running
+    running.stop()
+
+
+async def test_sandbox_delivery_is_verified_and_handed_over(webhook_sandbox):
+    finished = anyio.Event()
+    handed: list[dict] = []
+
+    async with ReplicateClient("r8_webhook_receiver_e2e_0123456789", base_url=webhook_sandbox.base_url) as client:
+        fetched: list[str] = []
+
+        async def fetch_secret() -> str:
+            fetched.append(await client.get_webhook_secret())
+            return fetched[-1]
+
+        async def on_prediction(prediction: dict) -> None:
+            handed.append(prediction)
+            if prediction["status"] == "succeeded":
+                finished.set()
+
+        receiver = WebhookReceiver(fetch_secret=fetch_secret, on_prediction=on_prediction)
+        app = Starlette(routes=[Route("/webhooks/replicate", receiver)])  # as http_app() mounts it
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+        server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning", http="h11", ws="none"))
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(server.serve, [listener])
+            try:
+                with anyio.fail_after(20):
+                    while not server.started:
+                        await anyio.sleep(0.01)
+                    version = (await client.get_model("replicate", "hello-world")).latest_version.id
+                    prediction = await client.create_prediction(
+                        version=version,
+                        input={"text": "hook"},
+                        webhook=f"http://127.0.0.1:{port}/webhooks/replicate",
+                        webhook_events_filter=["completed"],
+                    )
+                    await finished.wait()
+            finally:
+                server.should_exit = True
+        listener.close()
+
+    assert len(handed) == 1
+    assert (handed[0]["id"], handed[0]["status"], handed[0]["output"]) == (prediction.id, "succeeded", "hello hook")
+    assert len(fetched) == 1
+    assert fetched[0].startswith("whsec_")
