@@ -97,12 +97,16 @@ class WebhookReceiver:
         if self.replays.seen_before(msg_id, now):
             log.info("webhook %s (prediction %s) was handed over before: not again", msg_id, prediction["id"])
             return 200, {"status": "duplicate"}
+        handed_over = False
         try:
             await self._on_prediction(prediction)
+            handed_over = True
         except Exception:
-            self.replays.forget(msg_id)
             log.exception("webhook %s: handling prediction %s failed", msg_id, prediction["id"])
             return 500, {"error": "the prediction could not be processed here; deliver it again later"}
+        finally:
+            if not handed_over:  # failed or cancelled: Replicate's retry must not be taken for a replay
+                self.replays.forget(msg_id)
         return 200, {"status": "accepted"}
 
     async def _read_body(self, request: Request) -> bytes:

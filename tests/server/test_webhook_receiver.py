@@ -325,6 +325,28 @@ async def test_on_prediction_raising_is_500_logged_and_the_retry_is_processed(ca
     assert handed.predictions == [PREDICTION]
 
 
+async def test_delivery_cancelled_while_handed_over_is_processed_when_redelivered():
+    entered = anyio.Event()
+    handed: list[dict] = []
+
+    async def on_prediction(prediction: dict) -> None:
+        if not entered.is_set():
+            entered.set()
+            await anyio.sleep_forever()  # the server shuts down, or the connection drops, meanwhile
+        handed.append(prediction)
+
+    receiver = WebhookReceiver(fetch_secret=Secrets(SECRET), on_prediction=on_prediction)
+    headers = signed(BODY, msg_id="msg_final")
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=receiver), base_url="http://mcp.local") as http:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(post, http, BODY, headers)
+            await entered.wait()
+            tasks.cancel_scope.cancel()
+        retried = await post(http, BODY, headers)
+    assert (retried.status_code, retried.json()) == (200, {"status": "accepted"})
+    assert handed == [PREDICTION]
+
+
 async def test_only_http_scopes_are_served(receiver):
     async def receive():
         return {"type": "lifespan.startup"}
