@@ -120,23 +120,32 @@ class InputFiles:
 
     async def upload(self, path: str) -> UploadedFile:
         """Upload one allowed local file through the Files API (or reuse a live upload of the same content)."""
-        return await self._upload(self.policy.check(path), path)
+        resolved, content = await anyio.to_thread.run_sync(self._read, path)
+        return await self._upload(resolved, content, path)
+
+    def _read(self, raw: str) -> tuple[Path, bytes]:
+        """The path and content of an allowed file, read from the one descriptor the policy opened."""
+        with self.policy.open(raw) as local:
+            content = local.read(MAX_UPLOAD_BYTES + 1) if local.size <= MAX_UPLOAD_BYTES else None
+        if content is None or len(content) > MAX_UPLOAD_BYTES:
+            raise FileAccessError(f"{raw!r} is {human_size(max(local.size, MAX_UPLOAD_BYTES + 1))}: the "
+                                  "Files API takes at most 100 MB; pass an https URL to the file instead")
+        return local.path, content
 
     async def _resolve_one(self, field: str, value: str, notes: list[str]) -> str:
         head = value[:8].lower()
         if head.startswith(("http://", "https://", "data:")):
             return value
         try:
-            path = self.policy.check(value)
+            path, content = await anyio.to_thread.run_sync(self._read, value)
         except FileAccessError as exc:
             raise FileAccessError(f"input {field!r}: {exc}") from None
-        size = path.stat().st_size
+        size = len(content)
         if size <= self.inline_limit:
-            content = await anyio.to_thread.run_sync(path.read_bytes)
             notes.append(f"{field}: {path.name} ({human_size(size)}) sent inline as a data: URI")
             return f"data:{mime_type_of(path)};base64,{base64.b64encode(content).decode()}"
         try:
-            uploaded = await self._upload(path, value)
+            uploaded = await self._upload(path, content, value)
         except FileAccessError as exc:
             raise FileAccessError(f"input {field!r}: {exc}") from None
         except Exception as exc:
@@ -146,12 +155,7 @@ class InputFiles:
         notes.append(f"{field}: {how} {path.name} ({human_size(size)}) -> {uploaded.url}")
         return uploaded.url
 
-    async def _upload(self, path: Path, shown: str) -> UploadedFile:
-        size = path.stat().st_size
-        if size > MAX_UPLOAD_BYTES:
-            raise FileAccessError(f"{shown!r} is {human_size(size)}: the Files API takes at most 100 MB; "
-                                  "pass an https URL to the file instead")
-        content = await anyio.to_thread.run_sync(path.read_bytes)
+    async def _upload(self, path: Path, content: bytes, shown: str) -> UploadedFile:
         sha256 = hashlib.sha256(content).hexdigest()
         mime = mime_type_of(path)
         async with self._locks.setdefault(sha256, anyio.Lock()):
