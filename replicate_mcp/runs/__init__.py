@@ -1,7 +1,7 @@
 """The prediction lifecycle: references, resolution, create / wait / progress / cancel."""
 
 from replicate_mcp.runs.lifecycle import Lifecycle, Run
-from replicate_mcp.runs.progress import ProgressTracker, tqdm_percent
+from replicate_mcp.runs.progress import ProgressTracker, log_percent, tqdm_percent
 from replicate_mcp.runs.refs import BadReference, ModelRef, parse_ref
 from replicate_mcp.runs.resolve import ModelResolver, Target, UnresolvableModel
 
@@ -14,6 +14,7 @@ __all__ = [
     "Run",
     "Target",
     "UnresolvableModel",
+    "log_percent",
     "parse_ref",
     "tqdm_percent",
 ]
