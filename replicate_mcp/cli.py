@@ -47,6 +47,17 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     add("--no-inline-images", dest="inline_images", action="store_false", default=None,
         help="do not attach image thumbnails to results [REPLICATE_MCP_INLINE_IMAGES=0]")
     add("--max-response-chars", type=int, help="cap on one tool result's text (20000) [REPLICATE_MCP_MAX_RESPONSE_CHARS]")
+    add("--cancel-after", metavar="DURATION",
+        help="lifetime of every prediction this server creates, sent as Cancel-After (15m) [REPLICATE_MCP_CANCEL_AFTER]")
+    add("--max-cancel-after", metavar="DURATION",
+        help="the longest lifetime a call's cancel_after may ask for (1h) [REPLICATE_MCP_MAX_CANCEL_AFTER]")
+    add("--public-url", metavar="URL",
+        help="HTTP: the address Replicate reaches this server at; creates then carry a webhook to "
+             "URL/webhooks/replicate [REPLICATE_MCP_PUBLIC_URL]")
+    add("--poll-rate", type=float,
+        help="requests a second the server may spend following predictions (10, at most 50) [REPLICATE_MCP_POLL_RATE]")
+    add("--poll-interval", type=float,
+        help="seconds between two polls of one prediction (2; below 2 only against a sandbox) [REPLICATE_MCP_POLL_INTERVAL]")
     add("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="stderr log level [REPLICATE_MCP_LOG_LEVEL]")
 
 

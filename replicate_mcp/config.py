@@ -16,8 +16,20 @@ SANDBOX_TOKEN = "r8_sandbox_local_token"
 MODEL_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*/(\*|[a-z0-9][a-z0-9._-]*)$", re.IGNORECASE)
 
 
+DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
+
+
 class ConfigError(ValueError):
     """A bad setting; the message names the flag or variable and the fix."""
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in '90', '30s', '5m', '1h30m' (Replicate's Cancel-After forms); ValueError otherwise."""
+    match = DURATION.match(text.strip().lower())
+    if not text.strip() or match is None or not any(match.groups()):
+        raise ValueError(f"'{text}' is not a duration; use seconds or a form like 30s, 5m, 1h30m")
+    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
 
 
 class Settings(BaseModel):
@@ -44,6 +56,11 @@ class Settings(BaseModel):
     archive: bool = True
     inline_images: bool = True
     max_response_chars: int = Field(20_000, ge=2_000)
+    cancel_after: float = Field(900.0, ge=5)
+    max_cancel_after: float = Field(3600.0, ge=5)
+    public_url: str | None = None
+    poll_rate: float = Field(10.0, gt=0, le=50)
+    poll_interval: float | None = Field(None, ge=0.01)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
     @field_validator("allow_models")
@@ -53,6 +70,38 @@ class Settings(BaseModel):
             if not MODEL_PATTERN.match(pattern):
                 raise ValueError(f"'{pattern}' is not owner/name or owner/*")
         return patterns
+
+    @field_validator("cancel_after", "max_cancel_after", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, url: str | None) -> str | None:
+        if url is None or not url.strip():
+            return None
+        url = url.strip().rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"'{url}' is not an http(s) URL; give the address clients and Replicate reach this server at")
+        return url
+
+    @property
+    def webhook_url(self) -> str | None:
+        """Where Replicate's webhooks reach this server: only over HTTP, with a public address."""
+        return f"{self.public_url}/webhooks/replicate" if self.public_url and self.transport == "http" else None
+
+    @property
+    def min_poll_interval(self) -> float:
+        """Seconds between two polls of one prediction: 2 on Replicate; the embedded sandbox's clock scales it."""
+        if self.poll_interval is not None:
+            return self.poll_interval
+        return 2.0 * min(1.0, self.sandbox_time_scale) if self.sandbox else 2.0
+
+    @property
+    def default_lifetime(self) -> float:
+        """The Cancel-After of a create whose call asked for none."""
+        return min(self.cancel_after, self.max_cancel_after)
 
     @field_validator("base_url")
     @classmethod
@@ -117,6 +166,11 @@ ENVIRONMENT = {
     "archive": ("REPLICATE_MCP_ARCHIVE", "--no-archive"),
     "inline_images": ("REPLICATE_MCP_INLINE_IMAGES", "--no-inline-images"),
     "max_response_chars": ("REPLICATE_MCP_MAX_RESPONSE_CHARS", "--max-response-chars"),
+    "cancel_after": ("REPLICATE_MCP_CANCEL_AFTER", "--cancel-after"),
+    "max_cancel_after": ("REPLICATE_MCP_MAX_CANCEL_AFTER", "--max-cancel-after"),
+    "public_url": ("REPLICATE_MCP_PUBLIC_URL", "--public-url"),
+    "poll_rate": ("REPLICATE_MCP_POLL_RATE", "--poll-rate"),
+    "poll_interval": ("REPLICATE_MCP_POLL_INTERVAL", "--poll-interval"),
     "log_level": ("REPLICATE_MCP_LOG_LEVEL", "--log-level"),
 }
 BOOLEAN_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
@@ -156,6 +210,10 @@ def load_settings(overrides: Mapping[str, object] | None = None, env: Mapping[st
         settings = Settings.model_validate(values)
     except Exception as exc:  # pydantic.ValidationError, reworded per setting
         raise ConfigError(_explain(exc)) from None
+    if settings.poll_interval is not None and settings.poll_interval < 2 and not settings.sandbox \
+            and settings.base_url == DEFAULT_BASE_URL:
+        raise ConfigError("--poll-interval / REPLICATE_MCP_POLL_INTERVAL below 2 seconds is only for a local sandbox; "
+                          "Replicate's API is polled at most every 2 s per prediction")
     problem = settings.exposure_problem()
     if problem:
         raise ConfigError(problem)

@@ -2,7 +2,8 @@
 
 from .archive import OutputArchive, decode_data_uri
 from .inputs import InputFiles
-from .ledger import Ledger, LedgerEntry, mask_secrets
+from .keeper import OutputKeeper
+from .ledger import Intent, Ledger, LedgerEntry, mask_secrets
 from .models import ArchivedFile, ArchiveFailure, ArchiveResult, UploadedFile, iter_file_values
 from .net import DownloadRefusedError, URLPolicy
 from .paths import HOW_TO_ALLOW, FileAccessError, PathPolicy, default_data_dir, default_output_dir
@@ -16,9 +17,11 @@ __all__ = [
     "FileAccessError",
     "HOW_TO_ALLOW",
     "InputFiles",
+    "Intent",
     "Ledger",
     "LedgerEntry",
     "OutputArchive",
+    "OutputKeeper",
     "PathPolicy",
     "URLPolicy",
     "UploadedFile",

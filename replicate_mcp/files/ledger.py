@@ -1,10 +1,16 @@
-"""A small SQLite record of every prediction this server created, and the files archived from each."""
+"""A small SQLite record of every prediction this server started or followed, and the files archived from each.
+
+The ledger is written first: an intent (what is about to be created, with a hash of the input) is stored durably
+before a create is sent, and the create's answer completes it. An intent left `sending` or `unknown` (the process
+died, or the answer was lost) is reconciled against Replicate's list of predictions before anything is retried.
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +22,14 @@ from .models import ArchivedFile, abbreviate_data_uris, count_file_outputs
 
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "canceled", "aborted"})
 SECRET_MASK = "***"
+UNRESOLVED = ("sending", "unknown")  # intents whose create may or may not have made a prediction
+# Columns added after the first release; older ledgers get them on open.
+ADDED_COLUMNS = {
+    "keep_running": "INTEGER NOT NULL DEFAULT 1",
+    "output_kind": "TEXT NOT NULL DEFAULT ''",
+    "intent": "TEXT",
+    "origin": "TEXT NOT NULL DEFAULT 'created'",
+}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS predictions (
@@ -34,6 +48,22 @@ CREATE TABLE IF NOT EXISTS predictions (
     file_outputs INTEGER NOT NULL DEFAULT 0,
     data_removed INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS intents (
+    key TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    target TEXT NOT NULL,
+    model TEXT NOT NULL,
+    input_hash TEXT NOT NULL,
+    input TEXT NOT NULL,
+    call TEXT,
+    keep_running INTEGER NOT NULL DEFAULT 0,
+    output_kind TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL,
+    prediction_id TEXT,
+    error TEXT,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS intents_state ON intents (state);
 CREATE TABLE IF NOT EXISTS archived_files (
     prediction_id TEXT NOT NULL,
     idx INTEGER NOT NULL,
@@ -61,7 +91,28 @@ class LedgerEntry(BaseModel):
     output: Any = None          # last output seen, data: URIs abbreviated (the files themselves are archived)
     file_outputs: int = 0       # how many file URLs / data URIs that output held
     data_removed: bool = False
+    keep_running: bool = True
+    output_kind: str = ""
+    origin: str = "created"     # created by this server, or "observed": another's that an agent asked about
     files: list[ArchivedFile] = []
+
+
+class Intent(BaseModel):
+    """A create about to be sent, or sent: `state` is sending, created, not_created or unknown."""
+
+    key: str
+    created_at: str
+    target: dict[str, str]
+    model: str
+    input_hash: str
+    input: dict[str, Any]
+    call: str | None = None
+    keep_running: bool = False
+    output_kind: str = ""
+    state: str
+    prediction_id: str | None = None
+    error: str | None = None
+    updated_at: str
 
 
 def _now() -> str:
@@ -97,6 +148,10 @@ class Ledger:
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(SCHEMA)
+            have = {row["name"] for row in self._db.execute("PRAGMA table_info(predictions)")}
+            for name, declaration in ADDED_COLUMNS.items():
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE predictions ADD COLUMN {name} {declaration}")
 
     def close(self) -> None:
         with self._lock:
@@ -112,15 +167,78 @@ class Ledger:
         with self._lock:
             return self._db.execute(sql, tuple(params)).fetchall()
 
-    def record(self, prediction: Any, *, model: str, input: Mapping[str, Any], secret_fields: Iterable[str] = ()) -> None:
-        """Remember a prediction just created. Pass the input as the agent gave it; secrets are masked."""
+    def record(self, prediction: Any, *, model: str, input: Mapping[str, Any], secret_fields: Iterable[str] = (),
+               keep_running: bool = True, output_kind: str = "", intent: str | None = None,
+               origin: str = "created") -> bool:
+        """Remember a prediction. Pass the input as the agent gave it; secrets are masked. False if known before."""
         stored_input = abbreviate_data_uris(mask_secrets(input, secret_fields))
-        self._run(
-            "INSERT OR IGNORE INTO predictions (id, model, version, input, status, updated_at) VALUES (?,?,?,?,?,?)",
+        rows = self._run(
+            "INSERT OR IGNORE INTO predictions (id, model, version, input, status, updated_at, keep_running,"
+            " output_kind, intent, origin) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id",
             (_field(prediction, "id"), model, _field(prediction, "version"), json.dumps(stored_input),
-             _field(prediction, "status") or "starting", _now()),
+             _field(prediction, "status") or "starting", _now(), int(keep_running), output_kind, intent, origin),
         )
         self.update(prediction)
+        return bool(rows)
+
+    def keep(self, prediction_id: str) -> None:
+        """The agent has the id now: the prediction is no longer canceled when its call goes away."""
+        self._run("UPDATE predictions SET keep_running=1 WHERE id=?", (prediction_id,))
+
+    # --- intents -----------------------------------------------------------------------------------------
+
+    def open_intent(self, *, target: Mapping[str, str], model: str, input_hash: str, input: Mapping[str, Any],
+                    secret_fields: Iterable[str] = (), call: str | None = None, keep_running: bool = False,
+                    output_kind: str = "") -> Intent:
+        """Write down a create before it is sent (committed before this returns)."""
+        now = _now()
+        intent = Intent(key=uuid.uuid4().hex, created_at=now, target=dict(target), model=model, input_hash=input_hash,
+                        input=abbreviate_data_uris(mask_secrets(input, secret_fields)), call=call,
+                        keep_running=keep_running, output_kind=output_kind, state="sending", updated_at=now)
+        self._run(
+            "INSERT INTO intents (key, created_at, target, model, input_hash, input, call, keep_running, output_kind,"
+            " state, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (intent.key, now, json.dumps(intent.target), model, input_hash, json.dumps(intent.input), call,
+             int(keep_running), output_kind, "sending", now),
+        )
+        return intent
+
+    def complete_intent(self, intent: Intent, prediction: Any) -> None:
+        """The create's answer (or reconciliation) named the prediction.
+
+        The prediction row comes first and carries the intent's key, so a crash between the two writes leaves an
+        intent that `created_by()` resolves on restart."""
+        self.record(prediction, model=intent.model, input=intent.input, keep_running=intent.keep_running,
+                    output_kind=intent.output_kind, intent=intent.key)
+        self._run("UPDATE intents SET state='created', prediction_id=?, error=NULL, updated_at=? WHERE key=?",
+                  (_field(prediction, "id"), _now(), intent.key))
+
+    def created_by(self, key: str) -> str | None:
+        """The prediction recorded for an intent, if its row was written."""
+        rows = self._run("SELECT id FROM predictions WHERE intent=?", (key,))
+        return rows[0]["id"] if rows else None
+
+    def settle_intent(self, key: str, state: str, error: str | None = None) -> None:
+        """not_created (proved), or unknown (could not tell yet: reconciled again later)."""
+        self._run("UPDATE intents SET state=?, error=?, updated_at=? WHERE key=?", (state, error, _now(), key))
+
+    def intent(self, key: str) -> Intent | None:
+        rows = self._run("SELECT * FROM intents WHERE key=?", (key,))
+        return _intent(rows[0]) if rows else None
+
+    def unresolved_intents(self) -> list[Intent]:
+        """Creates whose outcome is not known (sending when the process died, or unknown), oldest first."""
+        rows = self._run("SELECT * FROM intents WHERE state IN (?,?) ORDER BY created_at", UNRESOLVED)
+        return [_intent(r) for r in rows]
+
+    def claimed(self, prediction_ids: Iterable[str]) -> set[str]:
+        """Which of these ids this ledger already knows (so reconciliation never adopts one twice)."""
+        ids = list(prediction_ids)
+        if not ids:
+            return set()
+        marks = ",".join("?" * len(ids))
+        rows = self._run(f"SELECT id FROM predictions WHERE id IN ({marks})", ids)
+        return {r["id"] for r in rows}
 
     def update(self, prediction: Any) -> bool:
         """Store the latest status/timestamps/error/output. False if the prediction was never recorded."""
@@ -194,5 +312,16 @@ class Ledger:
             status=row["status"], created_at=row["created_at"], started_at=row["started_at"],
             completed_at=row["completed_at"], updated_at=row["updated_at"], error=row["error"],
             output=json.loads(row["output"]) if row["output"] is not None else None,
-            file_outputs=row["file_outputs"], data_removed=bool(row["data_removed"]), files=self.files(row["id"]),
+            file_outputs=row["file_outputs"], data_removed=bool(row["data_removed"]),
+            keep_running=bool(row["keep_running"]), output_kind=row["output_kind"], origin=row["origin"],
+            files=self.files(row["id"]),
         )
+
+
+def _intent(row: sqlite3.Row) -> Intent:
+    return Intent(
+        key=row["key"], created_at=row["created_at"], target=json.loads(row["target"]), model=row["model"],
+        input_hash=row["input_hash"], input=json.loads(row["input"]), call=row["call"],
+        keep_running=bool(row["keep_running"]), output_kind=row["output_kind"], state=row["state"],
+        prediction_id=row["prediction_id"], error=row["error"], updated_at=row["updated_at"],
+    )

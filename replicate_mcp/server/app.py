@@ -91,15 +91,14 @@ def _register_resources(server: MCPServer) -> None:
         """A prediction as JSON (output untruncated), from Replicate or, if gone, the local ledger."""
         svc: Services = ctx.request_context.lifespan_context
         try:
-            prediction = await svc.lifecycle.refresh(id)
+            tracked = await svc.supervisor.refresh(id)
         except Exception:
             entry = svc.ledger.get(id)
             if entry is None:
                 raise ResourceError(f"unknown prediction {id}") from None
             return json.dumps(entry.model_dump(mode="json"), separators=(",", ":"))
-        files = await svc.saved_files(prediction)
-        data = prediction.model_dump(mode="json", exclude_none=True)
-        data["saved_files"] = [f.model_dump(mode="json") for f in files]
+        data = tracked.latest.model_dump(mode="json", exclude_none=True)
+        data["saved_files"] = [f.model_dump(mode="json") for f in tracked.files or svc.saved_files(id)]
         return json.dumps(data, separators=(",", ":"))
 
     @server.resource(FILE_URI, mime_type="application/octet-stream")

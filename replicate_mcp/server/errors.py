@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar
 
+import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 
 from replicate_mcp.api import (
@@ -21,7 +22,7 @@ from replicate_mcp.api import (
     ServerError,
 )
 from replicate_mcp.files import FileAccessError
-from replicate_mcp.runs import BadReference, UnresolvableModel
+from replicate_mcp.runs import BadReference, NotCreated, OutcomeUnknown, UnresolvableModel
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def explain(exc: Exception) -> str:
+def explain(exc: BaseException) -> str:
     if isinstance(exc, MissingTokenError):
         return (
             "No Replicate API token is configured. Set REPLICATE_API_TOKEN in this server's environment "
@@ -38,21 +39,34 @@ def explain(exc: Exception) -> str:
     if isinstance(exc, AuthenticationError):
         return "Replicate rejected the API token (401). Check REPLICATE_API_TOKEN; it should start with r8_."
     if isinstance(exc, PaymentRequiredError):
-        return f"Replicate says: {exc}. Add credit at https://replicate.com/account/billing, then retry."
+        return (f"Replicate says: {exc}. Nothing was run or billed. Add credit at "
+                "https://replicate.com/account/billing, then call again.")
     if isinstance(exc, NotFoundError):
         return f"Not found: {exc}. Check the owner/name or id; search_models finds models."
     if isinstance(exc, InputValidationError):
-        return f"Replicate refused the input: {exc}. Fix the fields named and call again."
+        fields = "; ".join(f"{f.get('field', '?')}: {f.get('description', '')}" for f in exc.invalid_fields
+                           if isinstance(f, dict))
+        return f"Replicate refused the request: {fields or exc}. Nothing was run. Fix the fields named and call again."
     if isinstance(exc, RateLimitError):
-        wait = f" in about {exc.retry_after:.0f}s" if exc.retry_after else " shortly"
-        return f"Replicate's rate limit was hit; retry{wait}."
+        wait = f"in about {exc.retry_after:.0f}s" if exc.retry_after else "in a few seconds"
+        return f"Replicate's rate limit was hit ({exc}); nothing was sent past it. Retry {wait}."
+    if isinstance(exc, NotCreated | OutcomeUnknown):
+        return str(exc)
     if isinstance(exc, ServerError | APIConnectionError):
-        return f"Replicate could not be reached or failed: {exc}"
+        return f"Replicate could not be reached or failed: {exc}. Retry in a few seconds."
     if isinstance(exc, ReplicateError):
         return f"Replicate error: {exc}"
     if isinstance(exc, BadReference | UnresolvableModel | FileAccessError):
         return str(exc)
     raise exc
+
+
+def first_cause(exc: BaseException) -> BaseException:
+    """The error inside task-group wrappers: the first leaf that is not a cancellation."""
+    while isinstance(exc, BaseExceptionGroup):
+        leaves = [e for e in exc.exceptions if not isinstance(e, anyio.get_cancelled_exc_class())]
+        exc = (leaves or list(exc.exceptions))[0]
+    return exc
 
 
 def tool_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
@@ -64,7 +78,10 @@ def tool_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             return await fn(*args, **kwargs)
         except ToolError:
             raise
-        except Exception as exc:
+        except Exception as raised:
+            exc = first_cause(raised)
+            if isinstance(exc, ToolError):
+                raise exc from None
             try:
                 message = explain(exc)
             except Exception:

@@ -83,9 +83,15 @@ class PredictionResult(BaseModel):
     notes: list[str] | None = None
 
 
+class IdProblem(BaseModel):
+    id: str
+    error: str
+
+
 class WaitResult(BaseModel):
     finished: list[PredictionResult]
     running: list[PredictionResult]
+    problems: list[IdProblem] | None = None
     unshown: list[str] | None = None
     next: str | None = None
 

@@ -5,26 +5,25 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
 import httpx2
 
-from replicate_mcp.api import Prediction, ReplicateClient
+from replicate_mcp.api import ReplicateClient
 from replicate_mcp.config import SANDBOX_TOKEN, Settings
 from replicate_mcp.files import (
     ArchivedFile,
     InputFiles,
     Ledger,
     OutputArchive,
+    OutputKeeper,
     PathPolicy,
     default_data_dir,
-    iter_file_values,
 )
-from replicate_mcp.runs import Lifecycle, ModelResolver, Target
+from replicate_mcp.runs import ModelResolver, Supervisor
 
 log = logging.getLogger(__name__)
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -35,40 +34,19 @@ class Services:
     settings: Settings
     client: ReplicateClient
     resolver: ModelResolver
-    lifecycle: Lifecycle
+    supervisor: Supervisor
     policy: PathPolicy
     inputs: InputFiles
-    archive: OutputArchive | None
+    keeper: OutputKeeper
     ledger: Ledger
     output_dir: Path
-    kinds: dict[str, str] = field(default_factory=dict)  # prediction id -> output kind, for rendering
 
-    async def record_created(self, prediction: Prediction, target: Target, input: dict[str, Any]) -> None:
-        self.kinds[prediction.id] = target.schema.output_kind
-        self.ledger.record(prediction, model=target.label, input=input, secret_fields=target.schema.secret_fields)
+    def output_kind(self, prediction_id: str) -> str:
+        entry = self.ledger.get(prediction_id)
+        return entry.output_kind if entry is not None else ""
 
-    async def seen(self, prediction: Prediction) -> None:
-        self.ledger.update(prediction)
-
-    async def catch_up(self, limit: int = 50) -> None:
-        """After a restart: refresh predictions left running, and save outputs of those that finished meanwhile."""
-        for prediction_id in [*self.ledger.pending(), *self.ledger.unarchived()][:limit]:
-            try:
-                await self.saved_files(await self.lifecycle.refresh(prediction_id))
-            except Exception as exc:  # best effort; the next get_prediction tries again
-                log.info("catch-up of %s failed: %s", prediction_id, type(exc).__name__)
-
-    async def saved_files(self, prediction: Prediction) -> list[ArchivedFile]:
-        """Archive a succeeded prediction's files (once), or return what was archived before."""
-        known = self.ledger.files(prediction.id)
-        if known or self.archive is None or prediction.status != "succeeded" or prediction.data_removed:
-            return known
-        if not any(True for _ in iter_file_values(prediction.output)):
-            return []
-        files = await self.archive.archive(prediction.id, prediction.output)
-        if files:
-            self.ledger.add_files(prediction.id, files)
-        return files
+    def saved_files(self, prediction_id: str) -> list[ArchivedFile]:
+        return self.ledger.files(prediction_id)
 
 
 @asynccontextmanager
@@ -77,7 +55,8 @@ async def open_services(settings: Settings, *, base_url: str | None = None) -> A
         if settings.sandbox and base_url is None:
             from replicate_mcp.sandbox import SandboxConfig, start_sandbox
 
-            sandbox = start_sandbox(SandboxConfig(time_scale=settings.sandbox_time_scale, cold_boot=0.5))
+            sandbox = start_sandbox(SandboxConfig(time_scale=settings.sandbox_time_scale, cold_boot=0.5,
+                                                  **_insecure_webhooks(settings)))
             stack.callback(sandbox.stop)
             base_url = sandbox.base_url
         base_url = base_url or settings.base_url
@@ -96,20 +75,29 @@ async def open_services(settings: Settings, *, base_url: str | None = None) -> A
             archive = OutputArchive(
                 output_dir, http_client=downloads, api_host=api.netloc, allow_loopback=api.hostname in LOOPBACK_HOSTS
             )
-        services: Services
-        lifecycle = Lifecycle(client, on_seen=lambda p: services.seen(p))
+        keeper = OutputKeeper(ledger, archive)
+        supervisor = Supervisor(client, ledger, keeper, rate=settings.poll_rate, webhook_url=settings.webhook_url,
+                                min_interval=settings.min_poll_interval)
         services = Services(
             settings=settings,
             client=client,
             resolver=ModelResolver(client),
-            lifecycle=lifecycle,
+            supervisor=supervisor,
             policy=policy,
             inputs=InputFiles(client, policy, cache_db=data_dir / "ledger.sqlite3"),
-            archive=archive,
+            keeper=keeper,
             ledger=ledger,
             output_dir=output_dir,
         )
         async with anyio.create_task_group() as background:
-            background.start_soon(services.catch_up)
+            await background.start(supervisor.serve)
             yield services
             background.cancel_scope.cancel()
+
+
+def _insecure_webhooks(settings: Settings) -> dict[str, bool]:
+    """The embedded sandbox may deliver to this server's own http:// receiver, and only with a public URL set."""
+    from replicate_mcp.sandbox import SandboxConfig
+
+    wanted = settings.webhook_url is not None and settings.webhook_url.startswith("http://")
+    return {"allow_insecure_webhooks": True} if wanted and "allow_insecure_webhooks" in SandboxConfig.__dataclass_fields__ else {}

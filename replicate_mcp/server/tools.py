@@ -2,6 +2,8 @@
 
 # No `from __future__ import annotations`: the SDK reads these signatures at registration.
 import json
+import math
+from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -11,12 +13,14 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from replicate_mcp.runs import ProgressTracker, Run, Target
+from replicate_mcp.api import NotFoundError, ReplicateError
+from replicate_mcp.config import parse_duration
+from replicate_mcp.runs import ProgressTracker, StartRequest, Target, Tracked
 from replicate_mcp.runs.refs import FORMS
 from replicate_mcp.schema import compact_summary, validate_input
 from replicate_mcp.server import results as r
 from replicate_mcp.server.content import bounded_result, prediction_content, wait_content
-from replicate_mcp.server.errors import tool_errors
+from replicate_mcp.server.errors import explain, tool_errors
 from replicate_mcp.server.render import iso_time, prediction_result
 from replicate_mcp.server.services import Services
 
@@ -24,12 +28,18 @@ ModelArg = Annotated[str, Field(description=f"Model: {FORMS}")]
 InputArg = Annotated[dict[str, Any], Field(description="Model input; see get_model. Files: URL, data URI or local path")]
 IdArg = Annotated[str, Field(description="Prediction id")]
 WaitArg = Annotated[float | None, Field(description="Seconds to wait before returning a handle (default 45)")]
+LifetimeArg = Annotated[
+    str | float | None, Field(description="Lifetime ('90s', '10m', '1h'); Replicate cancels it after. Default 15m")
+]
+KeepArg = Annotated[bool, Field(description="Keep it running if this call is canceled or the client goes away")]
 
 READ = ToolAnnotations(readOnlyHint=True, openWorldHint=True)
 CREATE = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=True)
 CANCEL = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True, openWorldHint=True)
 LOCAL_PLACEHOLDER = "https://local.file/placeholder"
 WAIT_HINT = "call wait_for_prediction with this id (Replicate keeps outputs 1 h; files are saved here when done)"
+PREFER_WAIT = 5  # seconds a create may hold for a fast model; longer runs are followed by stream and polls
+HEARTBEAT = 2.0
 
 
 def services(ctx: Context) -> Services:
@@ -101,14 +111,68 @@ async def _prepare(svc: Services, model: str, input: Any) -> tuple[Target, dict[
     return target, prepared, verdict.normalized, [*verdict.coercions, *notes]
 
 
-async def _render(svc: Services, prediction, *, logs: int = 0, hint: str | None = None, notes=()) -> CallToolResult:
-    files = await svc.saved_files(prediction)
-    kind = svc.kinds.get(prediction.id, "")
-    result = prediction_result(prediction, kind=kind, files=files, logs_limit=logs, next_hint=hint,
-                               output_limit=_output_budget(svc))
+async def _render(svc: Services, tracked: Tracked, *, logs: int = 0, hint: str | None = None, notes=()) -> CallToolResult:
+    prediction = tracked.latest
+    files = tracked.files or svc.saved_files(prediction.id)
+    result = prediction_result(prediction, kind=svc.output_kind(prediction.id), files=files, logs_limit=logs,
+                               next_hint=hint, output_limit=_output_budget(svc))
+    notes = [*notes, *([tracked.problem] if tracked.problem else [])]
     if notes:
         result.notes = [*notes, *(result.notes or [])]
     return await prediction_content(result, files, inline_images=svc.settings.inline_images, limit=svc.settings.max_response_chars)
+
+
+def _budget(svc: Services, wait_seconds: float | None) -> float:
+    if wait_seconds is None:
+        return svc.settings.effective_wait
+    cap = svc.settings.max_wait
+    if not math.isfinite(wait_seconds) or wait_seconds < 0:
+        raise ToolError(f"wait_seconds must be a number of seconds from 0 to {cap:g} (got {wait_seconds}); "
+                        "leave it out for the default")
+    return min(wait_seconds, cap)
+
+
+def _lifetime(svc: Services, cancel_after: str | float | None) -> float:
+    """Seconds for Cancel-After: the server's default, or the call's choice between 5 s and the server's cap."""
+    cap = svc.settings.max_cancel_after
+    if cancel_after is None:
+        return svc.settings.default_lifetime
+    try:
+        seconds = parse_duration(cancel_after) if isinstance(cancel_after, str) else float(cancel_after)
+    except ValueError as exc:
+        raise ToolError(f"cancel_after: {exc}") from None
+    if not math.isfinite(seconds) or not 5 <= seconds <= cap:
+        raise ToolError(f"cancel_after must be between 5s and {_duration_text(cap)} on this server (got {cancel_after!r}); "
+                        "a longer lifetime needs the server's --max-cancel-after")
+    return seconds
+
+
+def _duration_text(seconds: float) -> str:
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return "".join(f"{n}{unit}" for n, unit in ((hours, "h"), (minutes, "m"), (secs, "s")) if n) or "0s"
+
+
+def _call(ctx: Context, tool: str) -> str:
+    return f"{tool}#{ctx.request_id}"
+
+
+@asynccontextmanager
+async def _heartbeat(tracker: ProgressTracker, message: str):
+    """Progress while a create is in flight (it may hold a few seconds for a fast model)."""
+    async def beat() -> None:
+        seconds = 0.0
+        while True:
+            await tracker.emit(1.0 + min(seconds, 8.0) / 2, f"{message} ({seconds:.0f}s)" if seconds else message)
+            await anyio.sleep(HEARTBEAT)
+            seconds += HEARTBEAT
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(beat)
+        try:
+            yield
+        finally:
+            group.cancel_scope.cancel()
 
 
 def _output_budget(svc: Services) -> int:
@@ -195,25 +259,34 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
 
     @server.tool(annotations=CREATE)
     @tool_errors
-    async def run_model(model: ModelArg, input: InputArg, ctx: Context, wait_seconds: WaitArg = None) -> Annotated[CallToolResult, r.PredictionResult]:
+    async def run_model(
+        model: ModelArg, input: InputArg, ctx: Context, wait_seconds: WaitArg = None,
+        cancel_after: LifetimeArg = None, keep_running: KeepArg = False,
+    ) -> Annotated[CallToolResult, r.PredictionResult]:
         """Validate, run and wait (with progress). Returns outputs (text, saved files, image previews), or a handle if still running."""
         svc = services(ctx)
+        budget = _budget(svc, wait_seconds)
+        lifetime = _lifetime(svc, cancel_after)
         target, prepared, given, notes = await _prepare(svc, model, input)
-        budget = min(wait_seconds or svc.settings.effective_wait, svc.settings.max_wait)
         deadline = anyio.current_time() + budget
         tracker = ProgressTracker(_report(ctx))
-        run = Run()
+        prefer = min(PREFER_WAIT, int(budget)) or None
+        request = StartRequest(target, prepared, given, call=_call(ctx, "run_model"), keep_running=keep_running,
+                               lifetime=lifetime, prefer_wait=prefer)
+        started = None
         try:
-            prediction = await svc.lifecycle.create(
-                target, prepared, run=run, wait=budget, tracker=tracker,
-                on_created=lambda p: svc.record_created(p, target, given),
-            )
-            prediction = await svc.lifecycle.wait(prediction, deadline=deadline, tracker=tracker)
+            async with _heartbeat(tracker, "submitted" if prefer is None else "waiting for the model"):
+                started = await svc.supervisor.start(request)
+            tracked = await svc.supervisor.wait(started.prediction.id, deadline=deadline, on_state=tracker.update)
         except anyio.get_cancelled_exc_class():
-            await svc.lifecycle.cancel_quietly(run.prediction)
+            if started is not None and not keep_running:
+                await svc.supervisor.abandon(started.prediction.id)
             raise
+        svc.supervisor.keep(tracked.id)
+        prediction = tracked.latest
         hint = None if prediction.is_terminal else WAIT_HINT
-        return await _render(svc, prediction, logs=1_000 if prediction.status == "failed" else 0, hint=hint, notes=notes)
+        return await _render(svc, tracked, logs=1_000 if prediction.status == "failed" else 0, hint=hint,
+                             notes=[*notes, *started.notes])
 
     @server.tool(annotations=CREATE)
     @tool_errors
@@ -223,27 +296,29 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         ctx: Context,
         webhook: Annotated[str | None, Field(description="HTTPS URL to receive the prediction when events happen")] = None,
         webhook_events_filter: list[Literal["start", "output", "logs", "completed"]] | None = None,
-        cancel_after: Annotated[str | None, Field(description="Deadline like '30s', '5m', '1h'; it is canceled after")] = None,
+        cancel_after: LifetimeArg = None,
     ) -> Annotated[CallToolResult, r.PredictionResult]:
-        """Validate and start a prediction without waiting; returns its id at once. It runs until done or canceled."""
+        """Validate and start a prediction without waiting; returns its id at once. The server follows it and saves its files."""
         svc = services(ctx)
+        lifetime = _lifetime(svc, cancel_after)
         target, prepared, given, notes = await _prepare(svc, model, input)
-        prediction = await svc.lifecycle.create(
-            target, prepared, run=Run(), webhook=webhook, webhook_events_filter=webhook_events_filter,
-            cancel_after=cancel_after, on_created=lambda p: svc.record_created(p, target, given),
-        )
-        hint = None if prediction.is_terminal else "wait_for_prediction or get_prediction with this id"
-        return await _render(svc, prediction, hint=hint, notes=notes)
+        request = StartRequest(target, prepared, given, call=_call(ctx, "create_prediction"), keep_running=True,
+                               lifetime=lifetime, webhook=webhook, webhook_events_filter=webhook_events_filter)
+        started = await svc.supervisor.start(request)
+        tracked = svc.supervisor.known(started.prediction.id)
+        assert tracked is not None
+        hint = None if tracked.latest.is_terminal else "wait_for_prediction or get_prediction with this id"
+        return await _render(svc, tracked, hint=hint, notes=[*notes, *started.notes])
 
     @server.tool(annotations=CANCEL)
     @tool_errors
     async def cancel_prediction(id: IdArg, ctx: Context) -> Annotated[CallToolResult, r.PredictionResult]:
         """Cancel a running prediction; returns its final state."""
         svc = services(ctx)
-        prediction = await svc.lifecycle.cancel(id)
-        if not prediction.is_terminal:
-            prediction = await svc.lifecycle.wait(prediction, deadline=anyio.current_time() + 5)
-        return await _render(svc, prediction)
+        tracked = await svc.supervisor.cancel(id)
+        if not tracked.latest.is_terminal:
+            tracked = await svc.supervisor.wait(id, deadline=anyio.current_time() + 5)
+        return await _render(svc, tracked)
 
     @server.tool(annotations=CREATE)
     @tool_errors
@@ -267,9 +342,9 @@ def _register_reading(server: MCPServer) -> None:
     ) -> Annotated[CallToolResult, r.PredictionResult]:
         """A prediction's status, output (text joined, files saved locally), error, logs tail and metrics."""
         svc = services(ctx)
-        prediction = await svc.lifecycle.refresh(id)
-        hint = None if prediction.is_terminal else "wait_for_prediction with this id"
-        return await _render(svc, prediction, logs=logs_chars, hint=hint)
+        tracked = await svc.supervisor.refresh(id)
+        hint = None if tracked.latest.is_terminal else "wait_for_prediction with this id"
+        return await _render(svc, tracked, logs=logs_chars, hint=hint)
 
     @server.tool(annotations=READ)
     @tool_errors
@@ -280,12 +355,30 @@ def _register_reading(server: MCPServer) -> None:
     ) -> Annotated[CallToolResult, r.WaitResult]:
         """Wait (with progress) for predictions; returns finished ones and handles of those still running."""
         svc = services(ctx)
-        wanted = [ids] if isinstance(ids, str) else list(ids)
+        wanted = list(dict.fromkeys([ids] if isinstance(ids, str) else ids))
         if not wanted or len(wanted) > 100:
             raise ToolError("ids: give between 1 and 100 prediction ids")
-        budget = min(wait_seconds or svc.settings.effective_wait, svc.settings.max_wait)
-        found = await svc.lifecycle.wait_many(wanted, deadline=anyio.current_time() + budget, report=_report(ctx))
-        return await _wait_result(svc, found)
+        deadline = anyio.current_time() + _budget(svc, wait_seconds)
+        found: dict[str, Tracked | str] = {}
+        tracker = ProgressTracker(_report(ctx))
+
+        async def one(prediction_id: str) -> None:
+            single = tracker.update if len(wanted) == 1 else None
+            try:
+                found[prediction_id] = await svc.supervisor.wait(prediction_id, deadline=deadline, on_state=single)
+            except NotFoundError:
+                found[prediction_id] = "no prediction has this id; list_predictions shows recent ones"
+            except ReplicateError as exc:
+                found[prediction_id] = explain(exc)
+            if len(wanted) > 1:
+                done = sum(1 for t in found.values() if not isinstance(t, Tracked) or t.done.is_set())
+                await tracker.emit(100.0 * done / len(wanted) - (0 if done == len(wanted) else 0.5),
+                                   f"{done}/{len(wanted)} finished")
+
+        async with anyio.create_task_group() as group:
+            for prediction_id in wanted:
+                group.start_soon(one, prediction_id)
+        return await _wait_result(svc, [found[i] for i in wanted], wanted)
 
     @server.tool(annotations=READ)
     @tool_errors
@@ -303,22 +396,28 @@ def _register_reading(server: MCPServer) -> None:
         return bounded_result(r.PredictionList(predictions=items, next_cursor=page.next), svc.settings.max_response_chars)
 
 
-async def _wait_result(svc: Services, found) -> CallToolResult:
+async def _wait_result(svc: Services, found: list[Tracked | str], ids: list[str]) -> CallToolResult:
     """Finished predictions in full while they fit the cap; any beyond it are named by id, never dropped."""
     cap = svc.settings.max_response_chars
     many = len(found) > 10
-    finished, running, files, unshown = [], [], {}, []
-    for prediction in found:
-        if not prediction.is_terminal:
+    finished, running, problems, files, unshown = [], [], [], {}, []
+    for prediction_id, tracked in zip(ids, found, strict=True):
+        if isinstance(tracked, str):
+            problems.append(r.IdProblem(id=prediction_id, error=tracked))
+            continue
+        prediction = tracked.latest
+        if not tracked.done.is_set():
             running.append(r.PredictionResult(id=prediction.id, status=prediction.status))
             continue
-        files[prediction.id] = await svc.saved_files(prediction)
-        item = prediction_result(prediction, kind=svc.kinds.get(prediction.id, ""), files=files[prediction.id],
+        files[prediction.id] = tracked.files or svc.saved_files(prediction.id)
+        item = prediction_result(prediction, kind=svc.output_kind(prediction.id), files=files[prediction.id],
                                  output_limit=max(200, _output_budget(svc) // len(found)))
+        if tracked.problem:
+            item.notes = [tracked.problem, *(item.notes or [])]
         if many:  # what an agent needs from each of many: id, status, output, files, error, metrics
             item.model = item.created_at = None
         finished.append(item)
-    result = r.WaitResult(finished=finished, running=running)
+    result = r.WaitResult(finished=finished, running=running, problems=problems or None)
     while True:  # the ids moved out of `finished` count against the cap too
         result.unshown = unshown or None
         result.next = _wait_hint(running, unshown)

@@ -15,11 +15,13 @@ def sandbox():
 
 
 @pytest.fixture
-def make_settings(tmp_path):
+def make_settings(tmp_path, sandbox):
     def make(**overrides):
         env = {"REPLICATE_API_TOKEN": TOKEN}
         overrides.setdefault("data_dir", tmp_path / "data")
         overrides.setdefault("output_dir", tmp_path / "outputs")
+        overrides.setdefault("base_url", sandbox.base_url)
+        overrides.setdefault("poll_interval", 0.05)  # the sandbox's clock runs 100x fast
         return load_settings(overrides, env=env)
 
     return make

@@ -1,0 +1,491 @@
+"""The supervisor: a prediction belongs to the server, not to the tool call that started it.
+
+Every create is written to the ledger before it is sent, carries a lifetime (`Cancel-After`), and runs in the
+server's own task group, so a call that goes away cannot lose its id. One follower per prediction then polls it
+(no more than once per 2 s, less as it ages or when no call waits, all polls paced under Replicate's rate limits),
+follows its event stream while a call watches a streaming model, takes webhook deliveries as fresher states,
+archives the outputs the moment it succeeds, and records every change. Tool calls are views: they start runs,
+wait on followers and read the ledger. On start, unfinished predictions and creates with an unknown outcome are
+picked up again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+
+from replicate_mcp.api import (
+    NotFoundError,
+    Prediction,
+    RateLimitError,
+    ReplicateClient,
+    ReplicateError,
+)
+from replicate_mcp.files import ArchivedFile, Intent, Ledger, OutputKeeper
+from replicate_mcp.runs.creates import UNSURE_ERRORS, NotCreated, OutcomeUnknown, input_hash, reconcile
+from replicate_mcp.runs.pacer import Pacer
+from replicate_mcp.runs.progress import tqdm_percent
+from replicate_mcp.runs.resolve import Target
+
+log = logging.getLogger(__name__)
+
+MIN_INTERVAL = 2.0          # never more than one poll per 2 s per prediction
+WATCHED_MAX_INTERVAL = 5.0  # a call is waiting: stay close
+IDLE_MAX_INTERVAL = 30.0    # nobody waits: back off as it ages
+STREAMING_INTERVAL = 10.0   # the event stream carries the news; polls only check it
+CLEANUP_SECONDS = 5.0
+RECONCILE_RETRY = 30.0
+RECONCILE_GIVE_UP = 3600.0  # Replicate removes inputs after an hour: nothing left to match then
+KEEP_FINISHED = 2_000       # finished predictions kept in memory for waiting calls; the ledger has the rest
+STATUS_RANK = {"starting": 0, "processing": 1}
+
+StateHook = Callable[[Prediction], Awaitable[None]]
+
+
+@dataclass
+class StartRequest:
+    """One create: where, what, and how long it may live."""
+
+    target: Target
+    input: dict[str, Any]                   # as sent (local files already read)
+    given: dict[str, Any]                   # as the agent meant it, for the ledger
+    call: str | None = None                 # the tool call that asked, for the ledger
+    keep_running: bool = False              # keep it if that call goes away
+    lifetime: float | None = None           # seconds, sent as Cancel-After
+    prefer_wait: int | None = None          # seconds of `Prefer: wait` on the create
+    webhook: str | None = None
+    webhook_events_filter: list[str] | None = None
+
+
+@dataclass
+class Started:
+    prediction: Prediction
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Pending:
+    """A create running in the server's task group, and the call waiting for it."""
+
+    done: anyio.Event = field(default_factory=anyio.Event)
+    result: Started | None = None
+    error: BaseException | None = None
+    abandoned: bool = False
+
+
+@dataclass
+class Tracked:
+    """What the server knows of one prediction it follows."""
+
+    id: str
+    latest: Prediction
+    since: float                                            # anyio clock: when following began
+    fresh_at: float                                         # when `latest` was last confirmed
+    polled_at: float = -math.inf
+    watchers: int = 0
+    streaming: bool = False
+    failures: int = 0
+    files: list[ArchivedFile] = field(default_factory=list)
+    problem: str | None = None                              # why it can no longer be followed
+    changed: anyio.Event = field(default_factory=anyio.Event)
+    woken: anyio.Event = field(default_factory=anyio.Event)
+    done: anyio.Event = field(default_factory=anyio.Event)  # terminal, and its files kept
+
+    def notify(self) -> None:
+        self.changed.set()
+        self.changed = anyio.Event()
+
+
+class Supervisor:
+    def __init__(
+        self,
+        client: ReplicateClient,
+        ledger: Ledger,
+        keeper: OutputKeeper,
+        *,
+        rate: float = 10.0,
+        webhook_url: str | None = None,
+        min_interval: float = MIN_INTERVAL,
+    ) -> None:
+        self.client = client
+        self.ledger = ledger
+        self.keeper = keeper
+        self.pacer = Pacer(rate)
+        self.webhook_url = webhook_url
+        self.min_interval = min_interval
+        self._tracked: dict[str, Tracked] = {}
+        self._finished: OrderedDict[str, Tracked] = OrderedDict()
+        self._reconciling = anyio.Lock()
+        self._tg: TaskGroup | None = None
+        self.polls = 0
+
+    # --- the server's task group ---------------------------------------------------------------------------
+
+    async def serve(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        """Run until cancelled: the pacer, every follower, every create, and the recovery after a restart."""
+        async with anyio.create_task_group() as tg:
+            self._tg = tg
+            tg.start_soon(self.pacer.run)
+            task_status.started()
+            await self._recover()
+            await anyio.sleep_forever()
+
+    def _spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        if self._tg is None:
+            raise RuntimeError("the supervisor is not running")
+        self._tg.start_soon(fn, *args)
+
+    # --- starting ------------------------------------------------------------------------------------------
+
+    async def start(self, request: StartRequest) -> Started:
+        """Create a prediction (ledger first); the create belongs to the server even if this call is cancelled."""
+        target = request.target
+        intent = self.ledger.open_intent(
+            target=target.create_args, model=target.label, input_hash=input_hash(request.input),
+            input=request.given, secret_fields=target.schema.secret_fields, call=request.call,
+            keep_running=request.keep_running, output_kind=target.schema.output_kind,
+        )
+        pending = _Pending()
+        self._spawn(self._create, request, intent, pending)
+        try:
+            await pending.done.wait()
+        except BaseException:
+            pending.abandoned = True  # _create cancels it upstream once it knows the id, unless kept
+            raise
+        if pending.error is not None:
+            raise pending.error
+        assert pending.result is not None
+        return pending.result
+
+    async def _create(self, request: StartRequest, intent: Intent, pending: _Pending) -> None:
+        notes: list[str] = []
+        webhook, events = request.webhook, request.webhook_events_filter
+        if webhook is None and self.webhook_url is not None:
+            webhook, events = self.webhook_url, ["start", "output", "logs", "completed"]
+        try:
+            try:
+                prediction = await self.client.create_prediction(
+                    input=request.input, wait=request.prefer_wait, webhook=webhook, webhook_events_filter=events,
+                    cancel_after=request.lifetime, **request.target.create_args,
+                )
+                self.ledger.complete_intent(intent, prediction)
+            except UNSURE_ERRORS as exc:
+                prediction = await self._settle(intent, exc)
+                notes.append(f"The answer to the create was lost ({exc.title or type(exc).__name__}); the server "
+                             f"found the prediction it made, {prediction.id}: it was not run twice.")
+            except ReplicateError as exc:
+                self.ledger.settle_intent(intent.key, "not_created", str(exc))
+                raise
+            tracked = self._track(prediction)
+            pending.result = Started(tracked.latest, notes)
+        except BaseException as exc:
+            pending.error = exc
+            if isinstance(exc, anyio.get_cancelled_exc_class()):
+                raise
+            return
+        finally:
+            pending.done.set()
+        if pending.abandoned and not request.keep_running:
+            await self.abandon(prediction.id)
+
+    async def _settle(self, intent: Intent, exc: ReplicateError) -> Prediction:
+        """After an unsure failure: the prediction the create made, or NotCreated / OutcomeUnknown."""
+        what = f"{exc.title or 'error'}" + (f" (HTTP {exc.status})" if exc.status else "")
+        async with self._reconciling:  # one at a time, so two lost creates never adopt the same prediction
+            try:
+                found = await reconcile(self.client, self.ledger, intent)
+            except OutcomeUnknown as unknown:
+                self.ledger.settle_intent(intent.key, "unknown", f"{what}; then {unknown}")
+                self._spawn(self._reconcile_later, intent)
+                raise OutcomeUnknown(
+                    f"Replicate failed during the create ({what}) and could not be asked whether it made a "
+                    "prediction. Do not retry yet: this server keeps checking. Call list_predictions in a minute; "
+                    "it shows the prediction if one was made."
+                ) from None
+            if found is None:
+                self.ledger.settle_intent(intent.key, "not_created", what)
+                raise NotCreated(
+                    f"Replicate failed during the create ({what}); the server checked and no prediction was "
+                    "created, so nothing is billed. It is safe to call again."
+                ) from None
+            self.ledger.complete_intent(intent, found)
+            return found
+
+    async def _reconcile_later(self, intent: Intent) -> None:
+        """Keep asking until the intent's outcome is known (or its input would be gone anyway)."""
+        created = datetime.fromisoformat(intent.created_at.replace("Z", "+00:00"))
+        while (datetime.now(UTC) - created).total_seconds() < RECONCILE_GIVE_UP:
+            await anyio.sleep(RECONCILE_RETRY)
+            async with self._reconciling:
+                try:
+                    found = await reconcile(self.client, self.ledger, intent)
+                except OutcomeUnknown:
+                    continue
+                if found is None:
+                    self.ledger.settle_intent(intent.key, "not_created", "checked later: none was created")
+                    return
+                self.ledger.complete_intent(intent, found)
+            log.info("intent %s: found its prediction %s", intent.key, found.id)
+            self._track(found)
+            return
+
+    # --- following -----------------------------------------------------------------------------------------
+
+    def _track(self, prediction: Prediction) -> Tracked:
+        """Follow `prediction` (once); a state fresher than what is known replaces it."""
+        tracked = self._tracked.get(prediction.id) or self._finished.get(prediction.id)
+        if tracked is not None:
+            self._accept(tracked, prediction)
+            return tracked
+        now = anyio.current_time()
+        tracked = Tracked(id=prediction.id, latest=prediction, since=now, fresh_at=now, polled_at=now)
+        self._tracked[prediction.id] = tracked
+        self._spawn(self._follow, tracked)
+        return tracked
+
+    def _accept(self, tracked: Tracked, prediction: Prediction) -> bool:
+        """Take `prediction` as the latest state unless it is older than what is known (webhooks come out of order)."""
+        current = tracked.latest
+        if current.is_terminal and current.status:
+            if not prediction.is_terminal:
+                return False
+        elif not prediction.is_terminal and STATUS_RANK.get(prediction.status, 0) < STATUS_RANK.get(current.status, 0):
+            return False
+        if tracked.streaming and not prediction.is_terminal:
+            prediction = _keep_longer_text(prediction, current)
+        changed_status = prediction.status != current.status
+        tracked.latest = prediction
+        tracked.fresh_at = anyio.current_time()
+        if changed_status or prediction.is_terminal:
+            self.ledger.update(prediction)
+        tracked.notify()
+        if prediction.is_terminal:
+            tracked.woken.set()
+        return True
+
+    async def _follow(self, tracked: Tracked) -> None:
+        try:
+            while not tracked.latest.is_terminal and tracked.problem is None:
+                if await self._due(tracked):
+                    await self._poll(tracked)
+            await self._finish(tracked)
+        except Exception:  # a follower never takes the server down; the ledger still has the prediction
+            log.exception("following %s failed", tracked.id)
+            tracked.problem = tracked.problem or "the server stopped following it after an internal error"
+        finally:
+            tracked.done.set()
+            tracked.notify()
+            self._tracked.pop(tracked.id, None)
+            self._finished[tracked.id] = tracked
+            while len(self._finished) > KEEP_FINISHED:
+                self._finished.popitem(last=False)
+
+    async def _due(self, tracked: Tracked) -> bool:
+        """Sleep until the next poll is due (True), or until something changed that asks to look again (False)."""
+        now = anyio.current_time()
+        due = max(tracked.polled_at + self.min_interval, tracked.fresh_at + self._interval(tracked, now))
+        if due > now:
+            with anyio.move_on_after(due - now):
+                await tracked.woken.wait()
+            if tracked.woken.is_set():
+                tracked.woken = anyio.Event()
+                return False
+        await self.pacer.acquire(urgent=tracked.watchers > 0)
+        return not tracked.latest.is_terminal
+
+    def _interval(self, tracked: Tracked, now: float) -> float:
+        """Seconds between polls; every figure scales with `min_interval` (a fast sandbox clock scales them down)."""
+        scale = self.min_interval / MIN_INTERVAL
+        age = (now - tracked.since) / scale
+        if tracked.streaming:
+            base = STREAMING_INTERVAL * scale
+        elif tracked.watchers:
+            base = min(WATCHED_MAX_INTERVAL, MIN_INTERVAL + max(0.0, age - 60) / 60) * scale
+        else:
+            base = min(IDLE_MAX_INTERVAL, max(MIN_INTERVAL, age / 10)) * scale
+        remaining = _seconds_left(tracked.latest)  # on the API's clock, which the sandbox scales too
+        if remaining is not None:
+            base = min(base, max(self.min_interval, remaining))
+        return base
+
+    async def _poll(self, tracked: Tracked) -> None:
+        tracked.polled_at = anyio.current_time()
+        self.polls += 1
+        try:
+            prediction = await self.client.get_prediction(tracked.id)
+        except NotFoundError:
+            tracked.problem = "Replicate no longer knows this prediction (404)"
+            return
+        except RateLimitError as exc:
+            self.pacer.pause(exc.retry_after or 10.0)
+            return
+        except ReplicateError as exc:
+            tracked.failures += 1
+            log.info("polling %s failed (%s); retrying", tracked.id, exc.title or type(exc).__name__)
+            await anyio.sleep(min(60.0, 2.0 ** tracked.failures))
+            return
+        tracked.failures = 0
+        self._accept(tracked, prediction)
+        self._maybe_stream(tracked)
+
+    async def _finish(self, tracked: Tracked) -> None:
+        prediction = tracked.latest
+        if not prediction.is_terminal:
+            return
+        self.ledger.update(prediction)
+        if prediction.status == "succeeded":
+            try:
+                tracked.files = await self.keeper.keep(prediction)
+            except Exception as exc:  # a file that cannot be saved is reported by the archive; the run still ended
+                log.warning("could not archive the outputs of %s: %s", tracked.id, type(exc).__name__)
+
+    # --- streams -------------------------------------------------------------------------------------------
+
+    def _maybe_stream(self, tracked: Tracked) -> None:
+        stream = tracked.latest.urls.get("stream")
+        if stream and tracked.watchers and not tracked.streaming and not tracked.latest.is_terminal:
+            tracked.streaming = True
+            self._spawn(self._stream, tracked, stream)
+
+    async def _stream(self, tracked: Tracked, url: str) -> None:
+        """Text and logs as the model makes them, while a call watches; the final state still comes from a poll."""
+        chunks = list(tracked.latest.output) if isinstance(tracked.latest.output, list) else []
+        try:
+            async for event in self.client.stream_events(url):
+                if event.event == "output":
+                    chunks.append(event.data)
+                    update: dict[str, Any] = {"output": list(chunks)}
+                elif event.event == "logs":
+                    update = {"logs": (tracked.latest.logs or "") + event.data + "\n"}
+                else:
+                    break
+                if tracked.latest.is_terminal:
+                    break
+                status = "processing" if tracked.latest.status == "starting" else tracked.latest.status
+                tracked.latest = tracked.latest.model_copy(update={**update, "status": status})
+                tracked.fresh_at = anyio.current_time()
+                tracked.notify()
+        except ReplicateError as exc:
+            log.info("stream of %s ended early (%s); polling instead", tracked.id, exc.title or type(exc).__name__)
+        finally:
+            tracked.streaming = False
+            tracked.fresh_at = -math.inf  # look at once: the stream's end is usually the prediction's end
+            tracked.woken.set()
+
+    # --- views for tool calls ------------------------------------------------------------------------------
+
+    def known(self, prediction_id: str) -> Tracked | None:
+        return self._tracked.get(prediction_id) or self._finished.get(prediction_id)
+
+    async def observe(self, prediction: Prediction) -> Tracked:
+        """A state from outside the follower (a webhook, a tool's GET): take it, and follow if it is running."""
+        if self.ledger.get(prediction.id) is None:
+            self.ledger.record(prediction, model=prediction.model or "?", input={}, origin="observed")
+        return self._track(prediction)
+
+    async def refresh(self, prediction_id: str) -> Tracked:
+        """GET now (an agent asked), then the prediction is followed; a finished one has its files kept."""
+        tracked = await self.observe(await self.client.get_prediction(prediction_id))
+        if tracked.latest.is_terminal:
+            await tracked.done.wait()
+        return tracked
+
+    async def wait(self, prediction_id: str, *, deadline: float, on_state: StateHook | None = None) -> Tracked:
+        """Wait until the prediction ended and its files are kept, or until `deadline` (anyio clock)."""
+        tracked = self.known(prediction_id) or await self.refresh(prediction_id)
+        tracked.watchers += 1
+        tracked.woken.set()  # a watcher shortens the interval: recompute it now
+        self._maybe_stream(tracked)
+        try:
+            if on_state is not None:
+                await on_state(tracked.latest)
+            while not tracked.done.is_set():
+                remaining = deadline - anyio.current_time()
+                if remaining <= 0:
+                    break
+                changed = tracked.changed
+                with anyio.move_on_after(remaining):
+                    await changed.wait()
+                if on_state is not None and not tracked.done.is_set():
+                    await on_state(tracked.latest)
+            return tracked
+        finally:
+            tracked.watchers -= 1
+
+    async def cancel(self, prediction_id: str) -> Tracked:
+        return await self.observe(await self.client.cancel_prediction(prediction_id))
+
+    def keep(self, prediction_id: str) -> None:
+        """The agent has the id now: it decides what happens to the prediction."""
+        self.ledger.keep(prediction_id)
+
+    async def abandon(self, prediction_id: str) -> None:
+        """The call that started it went away before handing out the id: cancel upstream, unless kept."""
+        entry = self.ledger.get(prediction_id)
+        tracked = self.known(prediction_id)
+        if entry is None or entry.keep_running or (tracked is not None and tracked.latest.is_terminal):
+            return
+        with anyio.move_on_after(CLEANUP_SECONDS, shield=True):
+            try:
+                await self.cancel(prediction_id)
+                log.info("canceled %s: the call that started it went away", prediction_id)
+            except Exception as exc:  # cleanup must not mask the cancellation; its lifetime still bounds it
+                log.warning("could not cancel %s: %s", prediction_id, type(exc).__name__)
+
+    # --- restart -------------------------------------------------------------------------------------------
+
+    async def _recover(self) -> None:
+        """Pick up what a previous process left: unknown creates, running predictions, unarchived outputs."""
+        for intent in self.ledger.unresolved_intents():
+            try:
+                async with self._reconciling:
+                    found = await reconcile(self.client, self.ledger, intent)
+                    if found is None:
+                        self.ledger.settle_intent(intent.key, "not_created", "checked after a restart: none was created")
+                        continue
+                    self.ledger.complete_intent(intent, found)
+                self._track(found)
+            except OutcomeUnknown:
+                self.ledger.settle_intent(intent.key, "unknown", "Replicate could not be asked after a restart")
+                self._spawn(self._reconcile_later, intent)
+        for prediction_id in dict.fromkeys([*self.ledger.pending(), *self.ledger.unarchived()]):
+            if self.known(prediction_id) is None:
+                entry = self.ledger.get(prediction_id)
+                status = entry.status if entry is not None and entry.status != "succeeded" else "starting"
+                stale = Prediction(id=prediction_id, status=status)
+                tracked = self._track(stale)
+                tracked.fresh_at = tracked.polled_at = -math.inf  # poll at once
+
+
+def _keep_longer_text(polled: Prediction, streamed: Prediction) -> Prediction:
+    """A poll during a stream may lag the stream's text; keep whichever has more."""
+    def length(output: Any) -> int:
+        return sum(len(c) for c in output if isinstance(c, str)) if isinstance(output, list) else -1
+
+    if length(streamed.output) > length(polled.output):
+        return polled.model_copy(update={"output": streamed.output})
+    return polled
+
+
+def _seconds_left(prediction: Prediction) -> float | None:
+    """An estimate from the logs' percentage and the time spent so far, when both are known."""
+    percent = tqdm_percent(prediction.logs)
+    if not percent or prediction.status != "processing" or not prediction.started_at:
+        return None
+    try:
+        started = datetime.fromisoformat(prediction.started_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    spent = (datetime.now(UTC) - started).total_seconds()
+    return max(0.0, spent * (100 - percent) / percent) if spent > 0 else None
+
+
+__all__ = ["NotCreated", "OutcomeUnknown", "StartRequest", "Started", "Supervisor", "Tracked"]
