@@ -1,4 +1,4 @@
-"""The install manifests: valid JSON, the registry's required shape, versions matching pyproject, real commands."""
+"""The install manifests: valid JSON, the registry's published schema, versions matching pyproject, real commands."""
 
 import json
 import re
@@ -6,9 +6,14 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft7Validator, FormatChecker
 
 ROOT = Path(__file__).parent.parent
 MANIFESTS = ROOT / "manifests"
+# A copy of https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json
+# (github.com/modelcontextprotocol/static, schemas/2025-12-11/server.schema.json, MIT).
+REGISTRY_SCHEMA = json.loads((ROOT / "tests" / "fixtures" / "mcp-registry" / "server.schema.2025-12-11.json").read_text())
+CHECKOUT_PLACEHOLDER = "/absolute/path/to/replicate-mcp"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 VERSION = PYPROJECT["project"]["version"]
 SCRIPTS = PYPROJECT["project"]["scripts"]
@@ -23,6 +28,20 @@ def test_every_manifest_is_valid_json():
     assert len(files) >= 5
     for path in files:
         json.loads(path.read_text())
+
+
+def registry_errors(document: dict) -> list[str]:
+    validator = Draft7Validator(REGISTRY_SCHEMA, format_checker=FormatChecker())
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)]
+
+
+def test_server_json_is_valid_against_the_registry_schema():
+    Draft7Validator.check_schema(REGISTRY_SCHEMA)
+    server = load("server.json")
+    assert server["$schema"] == REGISTRY_SCHEMA["$id"]
+    assert registry_errors(server) == []
+    too_long = {**server, "description": "x" * 101}
+    assert registry_errors(too_long) == ["['description']: '" + "x" * 101 + "' is too long"]
 
 
 def test_registry_server_json():
@@ -41,8 +60,13 @@ def test_registry_server_json():
 
 def test_mcpb_manifest():
     manifest = load("manifest.json")
+    # 0.4 is LATEST_MANIFEST_VERSION of @anthropic-ai/mcpb 2.1.2, the first with the uv server type
     assert manifest["manifest_version"] == "0.4" and manifest["version"] == VERSION
-    assert manifest["server"]["type"] == "uv" and manifest["server"]["mcp_config"]["args"] == ["replicate-mcp"]
+    assert manifest["server"]["type"] == "uv"
+    # the bundle's own sources (pack-bundle copies pyproject.toml and replicate_mcp/), not a download from PyPI
+    config = manifest["server"]["mcp_config"]
+    assert config["command"] == "uv" and config["args"] == ["run", "--directory", "${__dirname}", "replicate-mcp"]
+    assert "replicate-mcp" in SCRIPTS
     token = manifest["user_config"]["replicate_api_token"]
     assert token["sensitive"] is True
     assert "${user_config.replicate_api_token}" in manifest["server"]["mcp_config"]["env"]["REPLICATE_API_TOKEN"]
@@ -63,13 +87,14 @@ async def test_manifest_tool_names_match_the_server(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["claude_desktop_config.json", "cursor.mcp.json", "vscode.mcp.json", "sandbox.mcp.json"])
-def test_client_entries_run_our_command(name):
+def test_client_entries_run_our_command_from_a_checkout(name):
     entry = load(name)
     servers = entry.get("mcpServers") or entry["servers"]
     for server in servers.values():
         assert server["command"] == "uvx"
-        package, *args = server["args"]
-        assert package in SCRIPTS  # uvx runs the package's console script of the same name
+        from_flag, checkout, script, *args = server["args"]
+        assert (from_flag, checkout) == ("--from", CHECKOUT_PLACEHOLDER)  # works before the package is on PyPI
+        assert script in SCRIPTS
         from replicate_mcp.cli import build_parser
 
         build_parser().parse_args(["serve", *args])  # every flag named exists
