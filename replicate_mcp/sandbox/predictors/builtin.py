@@ -20,6 +20,7 @@ class ImageGenerator:
     """Diffusion-style text-to-image: seed log, tqdm denoising progress, real image files at the end."""
 
     steps_per_second: float = 6.0
+    unquantized_steps_per_second: float | None = None  # flux with go_fast=false runs in bf16, slower
     load_seconds: float = 0.3
     default_steps: int = 4
     default_size: tuple[int, int] = (1024, 1024)
@@ -42,11 +43,14 @@ class ImageGenerator:
             logs, error = cuda_oom(width * height * count * 2.5 / 1024, "output = pipe(**common_args, **sdxl_kwargs)")
             events.append(Event(at=self.load_seconds + 1.2, logs=logs))
             return finish(self.load_seconds + 1.2, events, error=error)
-        progress, end = progress_events(self.load_seconds, steps, self.steps_per_second / count, rng)
+        rate = self.steps_per_second
+        if self.unquantized_steps_per_second and not input.get("go_fast", True):
+            rate = self.unquantized_steps_per_second
+        progress, end = progress_events(self.load_seconds, steps, rate / count, rng)
         events += progress
         if self.log_style == "sdxl" and input.get("refine", "no_refiner") != "no_refiner":
             refine_steps = int(input.get("refine_steps") or max(1, round(steps * 0.2)))
-            refined, end = progress_events(end + 0.3, refine_steps, self.steps_per_second / count, rng)
+            refined, end = progress_events(end + 0.3, refine_steps, rate / count, rng)
             events += refined
         if self.log_style == "flux":
             events.append(Event(at=end + 0.05, logs=f"Total safe images: {count} out of {count}\n"))
@@ -76,7 +80,9 @@ class LanguageModel:
         rate = self.tokens_per_second * rng.uniform(0.9, 1.1)
         first = self.time_to_first_token * rng.uniform(0.8, 1.5)
         seed = choose_seed(input, rng)
-        events = [Event(at=0.0, logs=f"Random seed used: `{seed}`\nNote: Random seed will not impact output if greedy decoding is used.\n")]
+        events = [Event(at=0.0, logs=f"Random seed used: `{seed}`\n"
+                                     "Note: Random seed will not impact output if greedy decoding is used.\n"
+                                     f"Formatted prompt: `{formatted}`\n")]
         events += [Event(at=first + index / rate, chunk=token) for index, token in enumerate(tokens)]
         duration = first + len(tokens) / rate
         metrics = {
