@@ -27,7 +27,7 @@ from .models import (
     iter_file_values,
     shorten_data_uri,
 )
-from .net import DownloadRefusedError, URLPolicy, host_of
+from .net import DownloadRefusedError, URLPolicy, host_of, pinned
 
 logger = logging.getLogger(__name__)
 
@@ -224,8 +224,9 @@ class _Job:
     async def _download(self, url: str, name: str) -> dict[str, Any]:
         current = url
         for _ in range(self.a.max_redirects + 1):
-            await self.a.policy.check(current)  # before connecting, on every hop
-            request = self.a.http.build_request("GET", current)
+            address = await self.a.policy.check(current)  # before connecting, on every hop
+            target_url, headers, extensions = pinned(current, address)  # connect to the address just checked
+            request = self.a.http.build_request("GET", target_url, headers=headers, extensions=extensions)
             if host_of(current) != self.a.policy.api_host:
                 request.headers.pop("Authorization", None)
             response = await self.a.http.send(request, stream=True, follow_redirects=False)
