@@ -70,6 +70,8 @@ def _sandbox_arguments(parser: argparse.ArgumentParser) -> None:
     add("--cold-boot", type=float, default=1.0, help="model seconds a prediction spends starting")
     add("--data-retention", type=float, default=3600.0, help="model seconds before inputs/outputs are removed")
     add("--token", help="accept only this token (default: any token starting with r8_)")
+    add("--allow-insecure-webhooks", action="store_true",
+        help="accept and deliver plain http:// webhook URLs (like Replicate, https:// only by default)")
     add("--catalog", action="append", type=Path, default=[], metavar="FILE",
         help="JSON file of extra model objects (a list or a page with results); repeatable")
     add("--create-limit", type=int, default=600, help="prediction creates a minute before 429")
@@ -162,6 +164,7 @@ def _run_sandbox(args: argparse.Namespace) -> None:
         fault_drop=args.fault_drop,
         fault_slow=args.fault_slow,
         slow_seconds=args.slow_seconds,
+        allow_insecure_webhooks=args.allow_insecure_webhooks,
     )
     print(f"replicate-mcp sandbox: http://{args.host}:{args.port}/v1", file=sys.stderr)
     serve(config, host=args.host, port=args.port)

@@ -14,7 +14,7 @@ from .predictors import Event, OutputFile, Plan
 from .streaming import sse_events
 from .util import iso, new_hex, now, parse_duration, parse_iso
 from .validation import validate_input
-from .webhooks import ALL_EVENTS
+from .webhooks import ALL_EVENTS, webhook_url_problem
 
 RUNS_PAGE = 100
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -88,9 +88,7 @@ async def _body(request: Request, allowed: set[str]) -> dict:
         raise input_validation_failed([invalid("input", "invalid_type", "Invalid type. Expected: object")])
     if "input" not in body:
         raise input_validation_failed([invalid("(root)", "required", "input is required")])
-    webhook = body.get("webhook")
-    if webhook is not None and (not isinstance(webhook, str) or not webhook.startswith(("http://", "https://"))):
-        raise input_validation_failed([invalid("webhook", "format", "Does not match format 'uri'")])
+    _check_webhook(request, body)
     events = body.get("webhook_events_filter")
     if events is not None and (not isinstance(events, list) or any(e not in ALL_EVENTS for e in events)):
         raise input_validation_failed(
@@ -210,12 +208,21 @@ async def stream_prediction(request: Request) -> Response:
 # --- trainings ------------------------------------------------------------------------------------
 
 
+def _check_webhook(request: Request, body: dict) -> None:
+    webhook = body.get("webhook")
+    allow_insecure = state(request).engine.config.allow_insecure_webhooks
+    problem = None if webhook is None else webhook_url_problem(webhook, allow_insecure=allow_insecure)
+    if problem:
+        raise input_validation_failed([invalid("webhook", "format", problem)])
+
+
 async def create_training(request: Request) -> Response:
     s = state(request)
     p = request.path_params
     body = await json_body(request)
     if not isinstance(body, dict):
         raise input_validation_failed([invalid("(root)", "invalid_type", "Invalid type. Expected: object")])
+    _check_webhook(request, body)
     entry = s.registry.entry(p["owner"], p["name"])
     found = s.registry.find_version(p["version_id"])
     if entry is None or found is None or found[0] is not entry:

@@ -32,6 +32,7 @@ class Engine:
             wall=config.wall,
             retries=config.webhook_retries,
             rng=random.Random(None if seed is None else seed + 3),
+            allow_insecure=config.allow_insecure_webhooks,
         )
 
     def new_id(self) -> str:

@@ -1,4 +1,8 @@
-"""Signed webhook delivery (Standard Webhooks), throttled like Replicate's."""
+"""Signed webhook delivery (Standard Webhooks), throttled like Replicate's; https:// URLs only, as on Replicate.
+
+Delivering to any URL an agent names would let it make requests from the user's machine (to its LAN, to
+services on loopback); plain http is accepted only when the sandbox was started to allow it.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import random
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2
 
@@ -21,6 +26,21 @@ log = logging.getLogger(__name__)
 
 ALL_EVENTS = ("start", "output", "logs", "completed")
 THROTTLE_MODEL_SECONDS = 0.5
+
+
+INSECURE_HINT = "start the sandbox with --allow-insecure-webhooks (SandboxConfig(allow_insecure_webhooks=True))"
+
+
+def webhook_url_problem(url: object, *, allow_insecure: bool) -> str | None:
+    """Why `url` is not accepted as a webhook, or None."""
+    if not isinstance(url, str):
+        return "Invalid type. Expected: string"
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return "Does not match format 'uri'"
+    if parts.scheme.lower() == "http" and not allow_insecure:
+        return f"must be an https:// URL; to deliver to plain http, {INSECURE_HINT}"
+    return None
 
 
 def new_secret(rng: random.Random) -> str:
@@ -44,8 +64,10 @@ class _Channel:
 
 
 class WebhookSender:
-    def __init__(self, secret: str, *, wall: Callable[[float], float], retries: int, rng: random.Random) -> None:
+    def __init__(self, secret: str, *, wall: Callable[[float], float], retries: int, rng: random.Random,
+                 allow_insecure: bool = False) -> None:
         self.secret = secret
+        self.allow_insecure = allow_insecure
         self.wall = wall
         self.retries = retries
         self.rng = rng
@@ -56,6 +78,9 @@ class WebhookSender:
     def notify(self, key: str, url: str, events: list[str], event: str, snapshot: Callable[[], dict[str, Any]]) -> None:
         """Called by the engine on start/output/logs/completed; `snapshot` renders the object at send time."""
         if event not in events:
+            return
+        if problem := webhook_url_problem(url, allow_insecure=self.allow_insecure):
+            log.warning("webhook %s to %s not delivered: %s", event, url, problem)
             return
         channel = self._channels.setdefault(key, _Channel())
         if channel.worker is None:

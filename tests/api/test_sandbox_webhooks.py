@@ -34,6 +34,21 @@ class Receiver:
             writer.close()
 
 
+@pytest.fixture
+async def client():
+    """A sandbox of its own that delivers to plain http (the loopback receiver): by default it takes https only."""
+    from replicate_mcp.api import ReplicateClient
+    from replicate_mcp.sandbox import SandboxConfig, start_sandbox
+    from tests.api.conftest import TOKEN
+
+    running = start_sandbox(SandboxConfig(time_scale=0.01, seed=1, allow_insecure_webhooks=True))
+    try:
+        async with ReplicateClient(TOKEN, base_url=running.base_url, backoff_base=0.01) as api:
+            yield api
+    finally:
+        running.stop()
+
+
 async def test_sandbox_webhooks_verify(client):
     receiver = Receiver()
     server = await asyncio.start_server(receiver.handle, "127.0.0.1", 0)

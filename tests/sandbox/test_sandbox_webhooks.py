@@ -84,8 +84,13 @@ def receiver():
         r.close()
 
 
-def test_deliveries_are_signed_with_the_served_secret(api, receiver) -> None:
+def test_deliveries_are_signed_with_the_served_secret(make_sandbox, receiver) -> None:
     hook = receiver()
+    with client_for(make_sandbox(allow_insecure_webhooks=True)) as api:
+        _check_signed_deliveries(api, hook)
+
+
+def _check_signed_deliveries(api, hook) -> None:
     secret = api.get("/v1/webhooks/default/secret").json()["key"]
     assert secret.startswith("whsec_")
     body = api.post("/v1/models/meta/meta-llama-3-8b-instruct/predictions",
@@ -106,10 +111,44 @@ def test_deliveries_are_signed_with_the_served_secret(api, receiver) -> None:
 
 def test_filter_and_completed_retry(make_sandbox, receiver) -> None:
     hook = receiver(fail_first=2)
-    with client_for(make_sandbox(webhook_retries=3)) as client:
+    with client_for(make_sandbox(webhook_retries=3, allow_insecure_webhooks=True)) as client:
         client.post("/v1/predictions", json={"version": hello_version(client), "input": {"text": "x"},
                                              "webhook": hook.url, "webhook_events_filter": ["completed"]})
         assert hook.got_completed.wait(10)
     assert len(hook.deliveries) == 3
     ids = {headers["webhook-id"] for headers, _ in hook.deliveries}
     assert len(ids) == 1  # retries resend the same message
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/hook", "http://169.254.169.254/latest", "ftp://example.com/x",
+                                 "https://", 42])
+def test_only_https_webhooks_are_accepted_by_default(api, url) -> None:
+    version = hello_version(api)
+    for path, body in (("/v1/predictions", {"version": version}), ("/v1/models/replicate/hello-world/predictions", {})):
+        response = api.post(path, json={**body, "input": {"text": "x"}, "webhook": url})
+        assert response.status_code == 422, (path, url)
+        problem = response.json()
+        assert [f["field"] for f in problem["invalid_fields"]] == ["webhook"]
+        if isinstance(url, str) and url.startswith("http://"):
+            assert "https://" in problem["detail"] and "--allow-insecure-webhooks" in problem["detail"]
+
+
+def test_https_webhooks_are_accepted(api) -> None:
+    response = api.post("/v1/predictions", json={"version": hello_version(api), "input": {"text": "x"},
+                                                 "webhook": "https://example.com/hook",
+                                                 "webhook_events_filter": ["completed"]})
+    assert response.status_code == 201 and response.json()["webhook"] == "https://example.com/hook"
+
+
+def test_plain_http_webhook_is_never_delivered_without_the_option(make_sandbox, receiver) -> None:
+    from replicate_mcp.sandbox.webhooks import webhook_url_problem
+
+    assert webhook_url_problem("http://127.0.0.1/hook", allow_insecure=True) is None
+    assert "https://" in webhook_url_problem("http://127.0.0.1/hook", allow_insecure=False)
+    hook = receiver()
+    running = make_sandbox()
+    with client_for(running) as client:
+        refused = client.post("/v1/predictions", json={"version": hello_version(client), "input": {"text": "x"},
+                                                       "webhook": hook.url})
+        assert refused.status_code == 422
+    assert hook.deliveries == []
