@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from .extract import non_null_branch, value_types
+from .extract import json_type, non_null_branch, value_types
 
 # keywords whose meaning `FieldCheck.accepts` reproduces exactly (format is an annotation in draft 2020-12)
 _FAST_KEYWORDS = {
@@ -49,6 +49,7 @@ class FieldCheck:
     nullable: bool
     null_means_default: bool  # a null is dropped so the model's default applies
     enum: tuple | None
+    enum_types: tuple[str, ...]  # JSON types of the choices, which may differ from `types`
     minimum: float | None
     maximum: float | None
     exclusive_minimum: float | None
@@ -71,6 +72,7 @@ class FieldCheck:
             nullable=nullable,
             null_means_default=not (nullable and default is not None),
             enum=enum,
+            enum_types=tuple(sorted({json_type(choice) for choice in enum or ()})),
             minimum=core.get("minimum"),
             maximum=core.get("maximum"),
             exclusive_minimum=core.get("exclusiveMinimum"),
@@ -107,7 +109,28 @@ class FieldCheck:
         )
 
     def coerce(self, value: Any) -> Any:
-        """The value pydantic (lax mode, as real Cog models use) would make of it; `value` itself if none."""
+        """The value pydantic (lax mode, as real Cog models use) would make of it; `value` itself if none.
+
+        With choices, a listed choice wins: the value as given if it is one (whatever the declared type, as
+        Replicate takes it), else what pydantic makes of it for the type of some choice (true -> "True").
+        """
+        coerced = self._coerce_type(value)
+        if self.enum is None or self._listed(coerced):
+            return coerced
+        if self._listed(value):
+            return value
+        for kind in self.enum_types:
+            candidate = _lax_string(value) if kind == "string" else _coerce_scalar(value, kind)
+            if candidate is not value and self._listed(candidate):
+                return candidate
+        return coerced
+
+    def _listed(self, value: Any) -> bool:
+        if self.enum_set is not None and isinstance(value, str | int | float) and not isinstance(value, bool):
+            return value in self.enum_set
+        return any(_same(value, choice) for choice in self.enum or ())
+
+    def _coerce_type(self, value: Any) -> Any:
         kind = type(value)
         if kind in self.py_types:
             return value
@@ -129,12 +152,17 @@ def _same(value: Any, allowed: Any) -> bool:
 
 def _enum_set(enum: tuple | None, types: list[str]) -> frozenset | None:
     """A set for membership when set equality matches JSON Schema's (no bool/number mix-up possible)."""
-    if enum is None or "boolean" in types:
+    if enum is None or "boolean" in types or any(isinstance(choice, bool) for choice in enum):
         return None
     try:
         return frozenset(enum)
     except TypeError:  # unhashable values (lists, objects)
         return None
+
+
+def _lax_string(value: Any) -> Any:
+    """What a lax pydantic str field makes of a scalar (str(True) is "True"); `value` itself otherwise."""
+    return str(value) if isinstance(value, bool | int | float) else value
 
 
 def _keywords_fast(prop: dict) -> bool:

@@ -15,6 +15,7 @@ from .checks import FieldCheck
 from .extract import (
     is_file_schema,
     is_secret_schema,
+    json_type,
     non_null_branch,
     output_kind,
     resolved_component,
@@ -119,10 +120,35 @@ def _build(input_schema: dict, output_schema: dict, version_id: str | None, trai
         output_kind=output_kind(output_schema),
         version_id=version_id,
         training=training,
-        validator=Draft202012Validator(input_schema),
+        validator=Draft202012Validator(_choices_of_any_type(input_schema)),
         checks=checks,
         fast_path=not top_keys and input_schema.get("type", "object") == "object",
     )
+
+
+def _choices_of_any_type(input_schema: dict) -> dict:
+    """The schema jsonschema checks: a listed choice is valid whatever the declared type, as on Replicate
+    (an integer field whose choices are "1" and "2" takes "1")."""
+    properties = input_schema.get("properties") or {}
+    widened = {name: _widen(prop) for name, prop in properties.items()}
+    if all(widened[name] is properties[name] for name in properties):
+        return input_schema
+    return {**input_schema, "properties": widened}
+
+
+def _widen(prop: dict) -> dict:
+    if isinstance(prop.get("anyOf"), list):
+        branches = [_widen(b) if isinstance(b, dict) else b for b in prop["anyOf"]]
+        if any(new is not old for new, old in zip(branches, prop["anyOf"], strict=True)):
+            return {**prop, "anyOf": branches}
+    kind = prop.get("type")
+    if not isinstance(prop.get("enum"), list) or not isinstance(kind, str | list):
+        return prop
+    declared = [kind] if isinstance(kind, str) else list(kind)
+    extra = sorted({json_type(choice) for choice in prop["enum"]} - set(declared) - {"null"})
+    if not extra or ("number" in declared and extra == ["integer"]):
+        return prop
+    return {**prop, "type": [*declared, *extra]}
 
 
 def _field(name: str, prop: dict, required: bool) -> InputField:

@@ -128,9 +128,9 @@ def test_enum_suggestions_normalise_separators_and_case(flux_dev):
 
 
 def test_wrong_type_for_a_string_enum_suggests_the_string(flux_dev):
-    result = validate_input(flux_dev, {**PROMPT, "megapixels": 1})
-    assert result.message() == "`megapixels`: expected one of '1', '0.25', got 1 (integer); did you mean '1'?"
-    assert result.errors[0].suggestion == "1"
+    result = validate_input(flux_dev, {**PROMPT, "megapixels": 0.5})  # 1 would be taken as "1": test_enum_types
+    assert result.message() == "`megapixels`: expected one of '1', '0.25', got 0.5 (number); did you mean '0.25'?"
+    assert result.errors[0].suggestion == "0.25"
 
 
 def test_out_of_range_gives_the_range_and_the_clamped_value(flux_dev):
