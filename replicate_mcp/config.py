@@ -89,7 +89,7 @@ class Settings(BaseModel):
     @property
     def webhook_url(self) -> str | None:
         """Where Replicate's webhooks reach this server: only over HTTP, with a public address."""
-        return f"{self.public_url}/webhooks/replicate" if self.public_url and self.transport == "http" else None
+        return f"{self.public_url}/webhooks/replicate" if self.public_url and self.transport == "http" else None  # app.WEBHOOK_PATH
 
     @property
     def min_poll_interval(self) -> float:

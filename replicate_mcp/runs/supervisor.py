@@ -223,7 +223,7 @@ class Supervisor:
         """Keep asking until the intent's outcome is known (or its input would be gone anyway)."""
         created = datetime.fromisoformat(intent.created_at.replace("Z", "+00:00"))
         while (datetime.now(UTC) - created).total_seconds() < RECONCILE_GIVE_UP:
-            await anyio.sleep(RECONCILE_RETRY)
+            await anyio.sleep(RECONCILE_RETRY * self.min_interval / MIN_INTERVAL)
             async with self._reconciling:
                 try:
                     found = await reconcile(self.client, self.ledger, intent)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-KINDS = ("429", "500", "503", "drop", "drop_after", "slow")
+KINDS = ("402", "429", "500", "503", "drop", "drop_after", "500_after", "slow")  # *_after: handled, then lost
 RATE_KINDS = ("429", "500", "503", "drop", "slow")
 
 

@@ -24,6 +24,8 @@ CREATE_ROUTES = {
 }
 POLL_ROUTE = "GET /v1/predictions/{id}"
 FAULT_BODIES = {
+    "402": (402, {"title": "Insufficient credit", "detail": "You have insufficient credit to run this model. "
+                  "Go to https://replicate.com/account/billing#billing to purchase credit.", "status": 402}),
     "500": (500, {"title": "Internal Server Error", "detail": "Something went wrong on our end.", "status": 500}),
     "503": (503, {"title": "Service Unavailable", "detail": "The service is temporarily unavailable.", "status": 503}),
 }
@@ -80,12 +82,16 @@ class Gate:
                 return
             send = _adding_headers(send, extra)
 
-        if fault == "drop_after":
+        if fault in ("drop_after", "500_after"):
             async def swallow(message: Message) -> None:
                 return None
 
             await self.app(scope, receive, swallow)
-            _drop_connection(receive)
+            if fault == "drop_after":
+                _drop_connection(receive)
+            else:
+                status, body = FAULT_BODIES["500"]
+                await _send_json(send, status, body, {})
             return
         await self.app(scope, receive, send)
 

@@ -14,12 +14,14 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError
 
 from replicate_mcp import __version__
+from replicate_mcp.api import Prediction
 from replicate_mcp.config import ConfigError, Settings
 from replicate_mcp.schema import compact_summary
 from replicate_mcp.server.compact import compact_schema
 from replicate_mcp.server.http_security import require_bearer, transport_security
 from replicate_mcp.server.services import Services, open_services
 from replicate_mcp.server.tools import register_tools
+from replicate_mcp.server.webhook_receiver import WebhookReceiver
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +41,20 @@ and call again); if it returns a running prediction id, call wait_for_prediction
 local paths of any files."""
 
 FILE_URI = "replicate://predictions/{id}/files/{n}"
+WEBHOOK_PATH = "/webhooks/replicate"
 
 
 class ReplicateMCPServer(MCPServer):
-    """Archived files are served with their own MIME type, which a resource template cannot vary."""
+    """Archived files are served with their own MIME type, which a resource template cannot vary.
+
+    `services` is the lifespan's state, for the HTTP routes beside MCP (the webhook receiver)."""
+
+    services: Services | None = None
+
+    def live_services(self) -> Services:
+        if self.services is None:
+            raise RuntimeError("the server is not running yet")
+        return self.services
 
     async def read_resource(self, uri: Any, context: Any = None):
         parts = str(uri).removeprefix("replicate://").split("/")
@@ -62,7 +74,11 @@ def create_server(settings: Settings, *, base_url: str | None = None) -> MCPServ
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[Services]:
         async with open_services(settings, base_url=base_url) as services:
-            yield services
+            server.services = services
+            try:
+                yield services
+            finally:
+                server.services = None
 
     server = ReplicateMCPServer(
         "replicate",
@@ -137,14 +153,36 @@ def http_app(server: MCPServer, settings: Settings):
         raise ConfigError(problem)
     app = server.streamable_http_app(transport_security=transport_security(settings), json_response=False)
     if settings.http_token is not None:
-        return require_bearer(app, settings.http_token.get_secret_value())
-    if not settings.loopback_host:
+        app = require_bearer(app, settings.http_token.get_secret_value())
+    elif not settings.loopback_host:
         log.warning(
             "replicate-mcp: --allow-unauthenticated: http://%s:%d/mcp answers ANYONE who can reach it, with no "
             "token; they can run models billed to this account. Set REPLICATE_MCP_HTTP_TOKEN to stop this.",
             settings.host, settings.port,
         )
+    if settings.webhook_url is not None and isinstance(server, ReplicateMCPServer):
+        app = _with_webhooks(app, server)
     return app
+
+
+def _with_webhooks(app: Any, server: ReplicateMCPServer) -> Any:
+    """Replicate's deliveries reach WEBHOOK_PATH beside /mcp: signed, so they need no bearer token."""
+
+    async def fetch_secret() -> str:
+        return await server.live_services().client.get_webhook_secret()
+
+    async def delivered(body: dict[str, Any]) -> None:
+        await server.live_services().supervisor.observe(Prediction.model_validate(body))
+
+    receiver = WebhookReceiver(fetch_secret=fetch_secret, on_prediction=delivered)
+
+    async def route(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == WEBHOOK_PATH:
+            await receiver(scope, receive, send)
+        else:
+            await app(scope, receive, send)
+
+    return route
 
 
 def run_server(settings: Settings) -> None:
