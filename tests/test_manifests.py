@@ -98,3 +98,13 @@ def test_client_entries_run_our_command_from_a_checkout(name):
         from replicate_mcp.cli import build_parser
 
         build_parser().parse_args(["serve", *args])  # every flag named exists
+
+
+def test_readme_install_section_shows_the_working_forms():
+    readme = (ROOT / "README.md").read_text()
+    install = readme[readme.index("## Install in an MCP client"):readme.index("## Tools")]
+    (desktop,) = re.findall(r"```json\n(.*?)```", install, re.DOTALL)
+    assert json.loads(desktop) == load("claude_desktop_config.json")
+    for form in (f"uvx --from {CHECKOUT_PLACEHOLDER} replicate-mcp", f"pipx install {CHECKOUT_PLACEHOLDER}",
+                 f"pip install {CHECKOUT_PLACEHOLDER}", "manifests/pack-bundle", "once published"):
+        assert form in install, form
