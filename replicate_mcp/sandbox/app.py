@@ -68,6 +68,7 @@ ROUTES = [
     Route("/_sandbox/faults", control.get_faults, methods=["GET"]),
     Route("/_sandbox/faults", control.set_faults, methods=["POST"]),
     Route("/_sandbox/faults", control.clear_faults, methods=["DELETE"]),
+    Route("/_sandbox/predictions/{id}/events", control.get_events, methods=["GET"]),
 ]
 
 

@@ -1,4 +1,4 @@
-"""The sandbox's own control API under /_sandbox (no auth): request counters and fault injection."""
+"""The sandbox's own control API under /_sandbox (no auth): request counters, fault injection, event times."""
 
 from __future__ import annotations
 
@@ -33,3 +33,14 @@ async def set_faults(request: Request) -> Response:
 async def clear_faults(request: Request) -> Response:
     state(request).faults.clear()
     return JSONResponse(state(request).faults.describe())
+
+
+async def get_events(request: Request) -> Response:
+    """Every event a prediction published (logs, output, done...) with the wall-clock time it was published."""
+    run = state(request).engine.runs.get(request.path_params["id"])
+    if run is None:
+        return JSONResponse({"detail": "no such prediction in this sandbox"}, status_code=404)
+    events = [{"event": event, "data": data, "at": at}
+              for (event, data), at in zip(run.sse, run.published_at, strict=False)]
+    return JSONResponse({"id": run.id, "created_at": run.created_at, "started_at": run.started_at,
+                         "completed_at": run.completed_at, "events": events})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ class Run:
     data_removed: bool = False
     metrics: dict = field(default_factory=dict)
     sse: list[tuple[str, str]] = field(default_factory=list)  # (event, data) in order
+    published_at: list[float] = field(default_factory=list)  # wall clock of each sse entry, kept for /_sandbox
     done: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task | None = None
     _pulse: asyncio.Event = field(default_factory=asyncio.Event)
@@ -45,6 +47,7 @@ class Run:
 
     def publish(self, event: str, data: str) -> None:
         self.sse.append((event, data))
+        self.published_at.append(time.time())
         self.changed()
 
     def changed(self) -> None:
