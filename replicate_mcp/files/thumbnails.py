@@ -7,7 +7,7 @@ import logging
 import warnings
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 logger = logging.getLogger(__name__)
 
@@ -15,26 +15,69 @@ logger = logging.getLogger(__name__)
 IMAGE_FORMATS = ["PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF"]
 QUALITIES = (85, 75, 65, 50, 40, 30)
 SMALL_PNG_PIXELS = 256 * 256
+# Decoded, most modes take 4 bytes a pixel: 12 M pixels (4000 x 3000) is 48 MB, nearly all of one preview's memory.
+MAX_DECODED_PIXELS = 12_000_000
+STRIP_PIXELS = 1 << 18  # rows converted and reduced at a time
 
 
 def make_thumbnail(path: Path, *, max_side: int = 512, max_bytes: int = 200_000) -> tuple[bytes, str] | None:
-    """(bytes, mime) of a preview with its longest side <= max_side and at most max_bytes; None if not an image."""
+    """(bytes, mime) of a preview with its longest side <= max_side and at most max_bytes; None if there is none."""
+    return try_thumbnail(path, max_side=max_side, max_bytes=max_bytes)[0]
+
+
+def try_thumbnail(
+    path: Path, *, max_side: int = 512, max_bytes: int = 200_000, max_pixels: int = MAX_DECODED_PIXELS
+) -> tuple[tuple[bytes, str] | None, str | None]:
+    """(preview, None), or (None, a short reason why there is none). Never raises for a bad or huge file.
+
+    Memory stays bounded: the size in the header is checked against `max_pixels` before any pixel is decoded,
+    JPEGs are decoded at a reduced scale (draft), and the image is reduced by an integer factor before the
+    high-quality resize, so the largest allocation is the decoded image itself.
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path, formats=IMAGE_FORMATS) as im:
                 im.seek(0)
-                im.draft("RGB", (max_side, max_side))  # JPEG: decode at reduced scale when possible
-                im = ImageOps.exif_transpose(im) or im
-                im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+                im.draft("RGB", (max_side, max_side))  # JPEG: decode at 1/2 to 1/8 scale when possible
+                width, height = im.size
+                if width * height > max_pixels:
+                    reason = f"{width}x{height} pixels, more than the {max_pixels:,} a preview may decode"
+                    logger.info("no thumbnail for %s: %s", path, reason)
+                    return None, reason
                 im.load()
-                return _encode_within(im, max_bytes)
+                small = _shrink(im, max_side)
+                small = ImageOps.exif_transpose(small) or small
+                preview = _encode_within(small, max_bytes)
+                return (preview, None) if preview else (None, f"no preview fits in {max_bytes:,} bytes")
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        logger.warning("not making a thumbnail of %s: too many pixels", path)
-        return None
+        logger.info("no thumbnail for %s: too many pixels", path)
+        return None, "too many pixels to decode a preview"
+    except UnidentifiedImageError:
+        return None, f"not an image in a previewable format ({', '.join(IMAGE_FORMATS)})"
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types on unreadable or corrupt data
         logger.debug("no thumbnail for %s: %s", path, exc)
-        return None
+        return None, f"unreadable image ({type(exc).__name__})"
+
+
+def _shrink(im: Image.Image, max_side: int) -> Image.Image:
+    """A copy no larger than max_side, in RGB or RGBA, without any other full-size copy of `im`.
+
+    Pillow's reduce and resize premultiply an RGBA image into a full-size copy, and a palette image would be
+    converted whole; here each band of rows is converted and reduced by an integer factor on its own, then the
+    small result is resized with LANCZOS.
+    """
+    mode = "RGBA" if _has_alpha(im) else "RGB"
+    factor = max(1, max(im.size) // (2 * max_side))
+    width, height = im.size
+    small = Image.new(mode, (-(-width // factor), -(-height // factor)))
+    rows = factor * max(1, STRIP_PIXELS // (width * factor))
+    for top in range(0, height, rows):
+        strip = im.crop((0, top, width, min(height, top + rows))).convert(mode)
+        small.paste(strip.reduce(factor) if factor > 1 else strip, (0, top // factor))
+    small.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=None)
+    small.info = im.info  # keeps the EXIF orientation for exif_transpose
+    return small
 
 
 def _has_alpha(im: Image.Image) -> bool:
