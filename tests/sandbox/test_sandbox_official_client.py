@@ -73,7 +73,12 @@ def test_models_collections_files(official: replicate.Client) -> None:
     assert official.files.delete(uploaded.id) is True
 
 
-def test_webhook_validation_with_official_helper(official: replicate.Client, sandbox) -> None:
+def test_webhook_validation_with_official_helper(make_sandbox, monkeypatch) -> None:
+    running = make_sandbox(allow_insecure_webhooks=True)  # the receiver is plain http on loopback
+    monkeypatch.setenv("REPLICATE_API_TOKEN", TOKEN)
+    monkeypatch.setenv("REPLICATE_BASE_URL", running.url)
+    monkeypatch.setenv("REPLICATE_POLL_INTERVAL", "0.02")
+    official = replicate.Client()
     receiver = Receiver()
     try:
         secret = official.webhooks.default.secret()
