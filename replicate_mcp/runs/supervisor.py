@@ -42,6 +42,7 @@ WATCHED_MAX_INTERVAL = 5.0  # a call is waiting: stay close
 IDLE_MAX_INTERVAL = 30.0    # nobody waits: back off as it ages
 STREAMING_INTERVAL = 10.0   # the event stream carries the news; polls only check it
 CLEANUP_SECONDS = 5.0
+PROGRESS_COALESCE = 0.2     # at most ~5 progress notifications a second per waiting call
 RECONCILE_RETRY = 30.0
 RECONCILE_GIVE_UP = 3600.0  # Replicate removes inputs after an hour: nothing left to match then
 KEEP_FINISHED = 2_000       # finished predictions kept in memory for waiting calls; the ledger has the rest
@@ -405,18 +406,17 @@ class Supervisor:
         tracked.woken.set()  # a watcher shortens the interval: recompute it now
         self._maybe_stream(tracked)
         try:
-            if on_state is not None:
-                await on_state(tracked.latest)
-            while not tracked.done.is_set():
+            while True:
+                if on_state is not None:
+                    await on_state(tracked.latest)
                 remaining = deadline - anyio.current_time()
-                if remaining <= 0:
-                    break
+                if tracked.done.is_set() or remaining <= 0:
+                    return tracked
                 changed = tracked.changed
                 with anyio.move_on_after(remaining):
                     await changed.wait()
-                if on_state is not None and not tracked.done.is_set():
-                    await on_state(tracked.latest)
-            return tracked
+                    if on_state is not None and not tracked.done.is_set():
+                        await anyio.sleep(PROGRESS_COALESCE)  # a token stream changes 50 times a second
         finally:
             tracked.watchers -= 1
 

@@ -38,7 +38,7 @@ CREATE = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHi
 CANCEL = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True, openWorldHint=True)
 LOCAL_PLACEHOLDER = "https://local.file/placeholder"
 WAIT_HINT = "call wait_for_prediction with this id (Replicate keeps outputs 1 h; files are saved here when done)"
-PREFER_WAIT = 5  # seconds a create may hold for a fast model; longer runs are followed by stream and polls
+PREFER_WAIT = 3  # seconds a create may hold for a fast model; longer runs are followed by stream and polls
 HEARTBEAT = 2.0
 
 
@@ -270,7 +270,8 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         target, prepared, given, notes = await _prepare(svc, model, input)
         deadline = anyio.current_time() + budget
         tracker = ProgressTracker(_report(ctx))
-        prefer = min(PREFER_WAIT, int(budget)) or None
+        # A language model's text streams from its first token: no held create, so the stream starts at once.
+        prefer = None if target.schema.output_kind == "text_stream" else min(PREFER_WAIT, int(budget)) or None
         request = StartRequest(target, prepared, given, call=_call(ctx, "run_model"), keep_running=keep_running,
                                lifetime=lifetime, prefer_wait=prefer)
         started = None
