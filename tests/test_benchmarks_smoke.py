@@ -12,3 +12,47 @@ async def test_tool_list_measurement():
     assert sizes["tools"] == 11
     assert sizes["visible_chars"] > 0
     assert sizes["whole_chars"] > sizes["visible_chars"]
+
+
+# The supervised-runs benchmarks (P8-P11), tiny and on a fast clock: they run and print their rows, nothing more.
+
+def _printed(figures) -> str:
+    from tests.benchmarks.__main__ import table
+
+    printed = table(figures)
+    assert "benchmark failed" not in printed
+    return printed
+
+
+async def test_fault_run_prints_its_rows():
+    from tests.benchmarks import bench_faults
+
+    printed = _printed(await bench_faults.run(True, runs=6))
+    for metric in ("6 runs under faults: lost ids", "duplicate runs", "unclear errors", "wall time"):
+        assert metric in printed
+
+
+async def test_progress_latency_prints_its_rows():
+    from tests.benchmarks import bench_progress
+
+    figures = await bench_progress.run(True, steps=5, time_scale=0.01, poll_interval=0.02,
+                                       llama_input={"prompt": "hi", "max_tokens": 30})
+    printed = _printed(figures)
+    assert "progress latency, sdxl 5 steps, time scale 0.01: median" in printed
+    assert "llama-3-8b: first token to first progress text" in printed
+
+
+async def test_end_to_disk_prints_its_rows():
+    from tests.benchmarks import bench_disk
+
+    printed = _printed(await bench_disk.run(True, runs=1, time_scale=0.05, poll_interval=0.1))
+    assert "completed_at to file on disk, no call asking (polling)" in printed
+    assert "same (webhooks)" in printed
+
+
+async def test_many_in_flight_prints_its_rows():
+    from tests.benchmarks import bench_inflight
+
+    printed = _printed(await bench_inflight.run(True, count=5, time_scale=0.01, poll_interval=0.05))
+    assert "5 predictions in flight in one server: errors" in printed
+    assert "finished and returned by wait_for_prediction" in printed and "peak RSS (VmHWM)" in printed

@@ -17,8 +17,12 @@ from pathlib import Path
 import anyio
 
 from . import (
+    bench_disk,
+    bench_faults,
+    bench_inflight,
     bench_latency,
     bench_load,
+    bench_progress,
     bench_requests,
     bench_scenario,
     bench_startup,
@@ -35,6 +39,10 @@ BENCHMARKS = {
     "P5": bench_load.run,
     "P6": bench_validation.run,
     "P7": bench_startup.run,
+    "P8": bench_faults.run,
+    "P9": bench_progress.run,
+    "P10": bench_disk.run,
+    "P11": bench_inflight.run,
 }
 COLUMNS = ("id", "metric", "value", "target", "ok", "runs", "note")
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,6 +45,14 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def percentile(values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile (0.9: p90) of `values`."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
 @contextmanager
 def sandbox(**config: Any) -> Iterator[RunningSandbox]:
     config.setdefault("seed", 7)
@@ -65,6 +77,7 @@ def settings(root: Path, **overrides: Any) -> Settings:
 
 
 def server(running: RunningSandbox, root: Path, **overrides: Any):
+    overrides.setdefault("base_url", running.base_url)  # a sandbox URL allows a poll_interval under 2 s
     return create_server(settings(root, **overrides), base_url=running.base_url)
 
 
@@ -113,3 +126,49 @@ def text_chars(result: Any) -> int:
 
 def image_chars(result: Any) -> int:
     return sum(len(block.data) for block in result.content if block.type == "image")
+
+
+def text_of(result: Any) -> str:
+    return "".join(block.text for block in result.content if block.type == "text")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def reset_peak_rss() -> bool:
+    """Start this process's VmHWM afresh (Linux: 5 > /proc/self/clear_refs); False where that is not possible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+@contextmanager
+def sandbox_process(*args: str) -> Iterator[str]:
+    """A sandbox in its own process (`python -m replicate_mcp sandbox ARGS`), so it weighs nothing here; its URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "replicate_mcp", "sandbox", "--port", str(port), "--seed", "7", *args]
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if child.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the sandbox process did not start: {' '.join(command)}") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        child.terminate()
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
