@@ -135,3 +135,23 @@ async def test_kill_9_during_a_burst_of_creates_loses_no_prediction(sandbox, tmp
     settled = dict(rows(data_dir, "SELECT state, count(*) FROM intents GROUP BY state"))
     assert settled.get("created", 0) == len(made)
     assert sum(settled.values()) == intents_before
+
+
+@pytest.mark.parametrize("kind", ["drop_after", "500_after"])
+async def test_over_stdio_a_lost_create_answer_is_found_and_nobody_needs_to_ask(sandbox, tmp_path, kind):
+    """A real subprocess: the create's answer is lost, then nobody asks again; the file is on disk anyway."""
+    data_dir, out_dir = tmp_path / "data", tmp_path / "out"
+    prefix = f"{kind}-{uuid.uuid4().hex[:8]}"
+    faults = f"{sandbox.url}/_sandbox/faults"
+    httpx2.post(faults, json={"queue": [{"kind": kind, "method": "POST", "path": "/v1/", "count": 1}]}).raise_for_status()
+    try:
+        async with Client(server_params(sandbox, data_dir, out_dir)) as client:
+            made = await client.call_tool("create_prediction", {"model": SLOW, "input": {"prompt": prefix}})
+            assert not made.is_error, made.content
+            prediction_id = made.structured_content["id"]
+            assert any("it was not run twice" in note for note in made.structured_content["notes"])
+            await until(lambda: rows(data_dir, "SELECT 1 FROM archived_files WHERE prediction_id=?", prediction_id))
+    finally:
+        httpx2.delete(faults).raise_for_status()
+    assert list(upstream(sandbox, prefix)) == [prediction_id]
+    assert any((out_dir / prediction_id).iterdir())
