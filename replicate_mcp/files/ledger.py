@@ -29,7 +29,11 @@ ADDED_COLUMNS = {
     "output_kind": "TEXT NOT NULL DEFAULT ''",
     "intent": "TEXT",
     "origin": "TEXT NOT NULL DEFAULT 'created'",
+    "kind": "TEXT NOT NULL DEFAULT 'prediction'",  # or "training": followed the same way
+    "deadline": "TEXT",                           # trainings: when the server cancels it (no Cancel-After)
+    "tenant": "TEXT NOT NULL DEFAULT 'local'",    # whose it is, when the server serves several people
 }
+ADDED_INTENT_COLUMNS = {"kind": "TEXT NOT NULL DEFAULT 'prediction'", "tenant": "TEXT NOT NULL DEFAULT 'local'"}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS predictions (
@@ -94,6 +98,9 @@ class LedgerEntry(BaseModel):
     keep_running: bool = True
     output_kind: str = ""
     origin: str = "created"     # created by this server, or "observed": another's that an agent asked about
+    kind: str = "prediction"    # or "training"
+    deadline: str | None = None
+    tenant: str = "local"
     files: list[ArchivedFile] = []
 
 
@@ -109,6 +116,8 @@ class Intent(BaseModel):
     call: str | None = None
     keep_running: bool = False
     output_kind: str = ""
+    kind: str = "prediction"
+    tenant: str = "local"
     state: str
     prediction_id: str | None = None
     error: str | None = None
@@ -152,6 +161,10 @@ class Ledger:
             for name, declaration in ADDED_COLUMNS.items():
                 if name not in have:
                     self._db.execute(f"ALTER TABLE predictions ADD COLUMN {name} {declaration}")
+            have = {row["name"] for row in self._db.execute("PRAGMA table_info(intents)")}
+            for name, declaration in ADDED_INTENT_COLUMNS.items():
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE intents ADD COLUMN {name} {declaration}")
 
     def close(self) -> None:
         with self._lock:
@@ -169,17 +182,25 @@ class Ledger:
 
     def record(self, prediction: Any, *, model: str, input: Mapping[str, Any], secret_fields: Iterable[str] = (),
                keep_running: bool = True, output_kind: str = "", intent: str | None = None,
-               origin: str = "created") -> bool:
-        """Remember a prediction. Pass the input as the agent gave it; secrets are masked. False if known before."""
+               origin: str = "created", kind: str = "prediction", deadline: str | None = None,
+               tenant: str = "local") -> bool:
+        """Remember a prediction (or training). Pass the input as the agent gave it; secrets are masked.
+
+        False if known before."""
         stored_input = abbreviate_data_uris(mask_secrets(input, secret_fields))
         rows = self._run(
             "INSERT OR IGNORE INTO predictions (id, model, version, input, status, updated_at, keep_running,"
-            " output_kind, intent, origin) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id",
+            " output_kind, intent, origin, kind, deadline, tenant) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
             (_field(prediction, "id"), model, _field(prediction, "version"), json.dumps(stored_input),
-             _field(prediction, "status") or "starting", _now(), int(keep_running), output_kind, intent, origin),
+             _field(prediction, "status") or "starting", _now(), int(keep_running), output_kind, intent, origin,
+             kind, deadline, tenant),
         )
         self.update(prediction)
         return bool(rows)
+
+    def set_deadline(self, job_id: str, deadline: str) -> None:
+        """When the server cancels this training (ISO 8601, UTC)."""
+        self._run("UPDATE predictions SET deadline=? WHERE id=?", (deadline, job_id))
 
     def keep(self, prediction_id: str) -> None:
         """The agent has the id now: the prediction is no longer canceled when its call goes away."""
@@ -189,27 +210,29 @@ class Ledger:
 
     def open_intent(self, *, target: Mapping[str, str], model: str, input_hash: str, input: Mapping[str, Any],
                     secret_fields: Iterable[str] = (), call: str | None = None, keep_running: bool = False,
-                    output_kind: str = "") -> Intent:
+                    output_kind: str = "", kind: str = "prediction", tenant: str = "local") -> Intent:
         """Write down a create before it is sent (committed before this returns)."""
         now = _now()
         intent = Intent(key=uuid.uuid4().hex, created_at=now, target=dict(target), model=model, input_hash=input_hash,
                         input=abbreviate_data_uris(mask_secrets(input, secret_fields)), call=call,
-                        keep_running=keep_running, output_kind=output_kind, state="sending", updated_at=now)
+                        keep_running=keep_running, output_kind=output_kind, kind=kind, state="sending",
+                        updated_at=now, tenant=tenant)
         self._run(
             "INSERT INTO intents (key, created_at, target, model, input_hash, input, call, keep_running, output_kind,"
-            " state, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            " state, updated_at, kind, tenant) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (intent.key, now, json.dumps(intent.target), model, input_hash, json.dumps(intent.input), call,
-             int(keep_running), output_kind, "sending", now),
+             int(keep_running), output_kind, "sending", now, kind, tenant),
         )
         return intent
 
-    def complete_intent(self, intent: Intent, prediction: Any) -> None:
+    def complete_intent(self, intent: Intent, prediction: Any, *, deadline: str | None = None) -> None:
         """The create's answer (or reconciliation) named the prediction.
 
         The prediction row comes first and carries the intent's key, so a crash between the two writes leaves an
         intent that `created_by()` resolves on restart."""
         self.record(prediction, model=intent.model, input=intent.input, keep_running=intent.keep_running,
-                    output_kind=intent.output_kind, intent=intent.key)
+                    output_kind=intent.output_kind, intent=intent.key, kind=intent.kind, deadline=deadline,
+                    tenant=intent.tenant)
         self._run("UPDATE intents SET state='created', prediction_id=?, error=NULL, updated_at=? WHERE key=?",
                   (_field(prediction, "id"), _now(), intent.key))
 
@@ -280,16 +303,16 @@ class Ledger:
         rows = self._run("SELECT * FROM predictions WHERE id=?", (prediction_id,))
         return self._entry(rows[0]) if rows else None
 
-    def list(self, limit: int = 20, before: str | None = None) -> list[LedgerEntry]:
-        """Newest first. `before` is a prediction id: entries recorded before it (for paging)."""
-        if before is None:
-            rows = self._run("SELECT * FROM predictions ORDER BY seq DESC LIMIT ?", (limit,))
-        else:
-            rows = self._run(
-                "SELECT * FROM predictions WHERE seq < COALESCE((SELECT seq FROM predictions WHERE id=?), -1)"
-                " ORDER BY seq DESC LIMIT ?",
-                (before, limit),
-            )
+    def list(self, limit: int = 20, before: str | None = None, *, tenant: str | None = None) -> list[LedgerEntry]:
+        """Newest first. `before` is a prediction id: entries recorded before it (for paging); `tenant` filters."""
+        where, params = "1", []
+        if before is not None:
+            where += " AND seq < COALESCE((SELECT seq FROM predictions WHERE id=?), -1)"
+            params.append(before)
+        if tenant is not None:
+            where += " AND tenant=?"
+            params.append(tenant)
+        rows = self._run(f"SELECT * FROM predictions WHERE {where} ORDER BY seq DESC LIMIT ?", (*params, limit))
         return [self._entry(r) for r in rows]
 
     def pending(self) -> list[str]:
@@ -301,7 +324,7 @@ class Ledger:
     def unarchived(self) -> list[str]:
         """Ids of succeeded predictions whose output had files but that have no archived file yet, oldest first."""
         rows = self._run(
-            "SELECT id FROM predictions p WHERE status='succeeded' AND file_outputs > 0"
+            "SELECT id FROM predictions p WHERE status='succeeded' AND file_outputs > 0 AND kind='prediction'"
             " AND NOT EXISTS (SELECT 1 FROM archived_files f WHERE f.prediction_id = p.id) ORDER BY seq"
         )
         return [r["id"] for r in rows]
@@ -314,7 +337,7 @@ class Ledger:
             output=json.loads(row["output"]) if row["output"] is not None else None,
             file_outputs=row["file_outputs"], data_removed=bool(row["data_removed"]),
             keep_running=bool(row["keep_running"]), output_kind=row["output_kind"], origin=row["origin"],
-            files=self.files(row["id"]),
+            kind=row["kind"], deadline=row["deadline"], tenant=row["tenant"], files=self.files(row["id"]),
         )
 
 
@@ -322,6 +345,7 @@ def _intent(row: sqlite3.Row) -> Intent:
     return Intent(
         key=row["key"], created_at=row["created_at"], target=json.loads(row["target"]), model=row["model"],
         input_hash=row["input_hash"], input=json.loads(row["input"]), call=row["call"],
-        keep_running=bool(row["keep_running"]), output_kind=row["output_kind"], state=row["state"],
+        keep_running=bool(row["keep_running"]), output_kind=row["output_kind"], kind=row["kind"], tenant=row["tenant"],
+        state=row["state"],
         prediction_id=row["prediction_id"], error=row["error"], updated_at=row["updated_at"],
     )

@@ -4,7 +4,7 @@ from replicate_mcp.runs.creates import NotCreated, OutcomeUnknown
 from replicate_mcp.runs.progress import ProgressTracker, log_percent, tqdm_percent
 from replicate_mcp.runs.refs import BadReference, ModelRef, parse_ref
 from replicate_mcp.runs.resolve import ModelResolver, Target, UnresolvableModel
-from replicate_mcp.runs.supervisor import Started, StartRequest, Supervisor, Tracked
+from replicate_mcp.runs.supervisor import Started, StartRequest, Supervisor, Tracked, TrainingRequest
 
 __all__ = [
     "BadReference",
@@ -18,6 +18,7 @@ __all__ = [
     "Supervisor",
     "Target",
     "Tracked",
+    "TrainingRequest",
     "UnresolvableModel",
     "log_percent",
     "parse_ref",

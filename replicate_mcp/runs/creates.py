@@ -3,7 +3,8 @@
 Replicate has no idempotency key, so a create is never sent twice. When its outcome is unknown (the connection
 dropped or timed out after the request left, or a 5xx came back), the recent predictions are listed
 (`created_after` a little before the intent) and the one with the same model and the same input is adopted;
-ids this ledger already holds are never adopted twice.
+ids this ledger already holds are never adopted twice. A training's create is settled the same way through the
+trainings list (which has no `created_after`: its pages, newest first, are read back to the intent's time).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import anyio
 
 from replicate_mcp.api import APIConnectionError, Prediction, ReplicateClient, ServerError
+from replicate_mcp.api.models import Job
 from replicate_mcp.files import Intent, Ledger
 
 CLOCK_SLACK = timedelta(minutes=2)  # our clock against Replicate's
@@ -50,7 +52,9 @@ def _without_files(input: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in input.items() if plain(v) and not (isinstance(v, list) and not all(map(plain, v)))}
 
 
-def same_target(prediction: Prediction, target: dict[str, str]) -> bool:
+def same_target(prediction: Job, target: dict[str, str]) -> bool:
+    if "trainer" in target:  # a training: the trainer's model and version (the response has no destination)
+        return (prediction.model or "").lower() == target["trainer"].lower() and prediction.version == target["version"]
     if "deployment" in target:
         return prediction.deployment in (None, target["deployment"])
     if "version" in target:
@@ -60,20 +64,24 @@ def same_target(prediction: Prediction, target: dict[str, str]) -> bool:
     return (prediction.model or "").lower() == target.get("model", "").lower()
 
 
-def same_input(prediction: Prediction, intent: Intent) -> bool:
+def same_input(prediction: Job, intent: Intent) -> bool:
     given = prediction.input
-    if given is None or prediction.data_removed:
+    if given is None or getattr(prediction, "data_removed", False):
         return False
     if input_hash(given) == intent.input_hash:
         return True
     return _canonical(_without_files(given)) == _canonical(_without_files(intent.input))
 
 
-async def reconcile(client: ReplicateClient, ledger: Ledger, intent: Intent) -> Prediction | None:
-    """The prediction `intent` created, or None when Replicate shows none. Raises OutcomeUnknown if it can't be asked."""
+async def reconcile(client: ReplicateClient, ledger: Ledger, intent: Intent) -> Job | None:
+    """The prediction (or training) `intent` created, or None when Replicate shows none.
+
+    Raises OutcomeUnknown if it can't be asked."""
     recorded = ledger.created_by(intent.key)
     if recorded is not None:
         try:
+            if intent.kind == "training":
+                return await client.get_training(recorded)
             return await client.get_prediction(recorded)
         except UNSURE_ERRORS as exc:
             raise OutcomeUnknown(str(exc)) from None
@@ -82,7 +90,8 @@ async def reconcile(client: ReplicateClient, ledger: Ledger, intent: Intent) -> 
         if look:
             await anyio.sleep(SECOND_LOOK_AFTER)
         try:
-            found = await _find(client, ledger, intent, since)
+            find = _find_training if intent.kind == "training" else _find
+            found = await find(client, ledger, intent, since)
         except UNSURE_ERRORS as exc:
             raise OutcomeUnknown(str(exc)) from None
         if found is not None:
@@ -101,3 +110,24 @@ async def _find(client: ReplicateClient, ledger: Ledger, intent: Intent, since: 
     taken = ledger.claimed(p.id for p in candidates)
     free = [p for p in candidates if p.id not in taken]
     return free[-1] if free else None  # the list is newest first: the oldest unclaimed match
+
+
+async def _find_training(client: ReplicateClient, ledger: Ledger, intent: Intent, since: datetime) -> Job | None:
+    candidates: list[Job] = []
+    page = await client.list_trainings()
+    for number in range(LIST_PAGES):
+        recent = [t for t in page.results if not t.created_at or _after(t.created_at, since)]
+        candidates += [t for t in recent if same_target(t, intent.target) and same_input(t, intent)]
+        if not page.next or number == LIST_PAGES - 1 or len(recent) < len(page.results):
+            break
+        page = await client.list_trainings(cursor=page.next)
+    taken = ledger.claimed(t.id for t in candidates)
+    free = [t for t in candidates if t.id not in taken]
+    return free[-1] if free else None
+
+
+def _after(created_at: str, since: datetime) -> bool:
+    try:
+        return datetime.fromisoformat(created_at.replace("Z", "+00:00")) >= since
+    except ValueError:
+        return True

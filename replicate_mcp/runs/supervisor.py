@@ -7,6 +7,10 @@ follows its event stream while a call watches a streaming model, takes webhook d
 archives the outputs the moment it succeeds, and records every change. Tool calls are views: they start runs,
 wait on followers and read the ledger. On start, unfinished predictions and creates with an unknown outcome are
 picked up again.
+
+Trainings are followed the same way (`kind="training"` on the ledger row and on `Tracked`): ledger-first
+creates, reconciliation through the trainings list, one paced follower, recovery after a restart. Trainings take
+no `Cancel-After`, so their lifetime is a deadline the follower enforces by canceling.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
@@ -28,7 +32,9 @@ from replicate_mcp.api import (
     RateLimitError,
     ReplicateClient,
     ReplicateError,
+    Training,
 )
+from replicate_mcp.api.models import Job
 from replicate_mcp.files import ArchivedFile, Intent, Ledger, OutputKeeper
 from replicate_mcp.runs.creates import UNSURE_ERRORS, NotCreated, OutcomeUnknown, input_hash, reconcile
 from replicate_mcp.runs.pacer import Pacer
@@ -67,8 +73,26 @@ class StartRequest:
 
 
 @dataclass
+class TrainingRequest:
+    """One training: the trainer's version, where the new version goes, and how long it may run."""
+
+    trainer: str                            # owner/name of the trainer model
+    version_id: str                         # the trainer version whose train() runs
+    destination: str                        # owner/name that receives the new version
+    input: dict[str, Any]                   # as sent (local files already uploaded)
+    given: dict[str, Any]                   # as the agent meant it, for the ledger
+    call: str | None = None
+    lifetime: float | None = None           # seconds; the follower cancels it after
+    webhook: str | None = None
+
+    @property
+    def target(self) -> dict[str, str]:
+        return {"trainer": self.trainer, "version": self.version_id, "destination": self.destination}
+
+
+@dataclass
 class Started:
-    prediction: Prediction
+    prediction: Job
     notes: list[str] = field(default_factory=list)
 
 
@@ -87,7 +111,7 @@ class Tracked:
     """What the server knows of one prediction it follows."""
 
     id: str
-    latest: Prediction
+    latest: Job                                             # a Prediction, or a Training when kind is "training"
     since: float                                            # anyio clock: when following began
     fresh_at: float                                         # when `latest` was last confirmed
     polled_at: float = -math.inf
@@ -99,6 +123,8 @@ class Tracked:
     changed: anyio.Event = field(default_factory=anyio.Event)
     woken: anyio.Event = field(default_factory=anyio.Event)
     done: anyio.Event = field(default_factory=anyio.Event)  # terminal, and its files kept
+    kind: str = "prediction"
+    deadline: datetime | None = None                        # trainings: canceled by the follower after this
 
     def notify(self) -> None:
         self.changed.set()
@@ -197,9 +223,54 @@ class Supervisor:
         if pending.abandoned and not request.keep_running:
             await self.abandon(prediction.id)
 
-    async def _settle(self, intent: Intent, exc: ReplicateError) -> Prediction:
+    async def start_training(self, request: TrainingRequest) -> Started:
+        """Create a training (ledger first, in the server's task group); followed like a prediction and canceled
+        when its lifetime is over."""
+        intent = self.ledger.open_intent(
+            target=request.target, model=request.trainer, input_hash=input_hash(request.input), input=request.given,
+            call=request.call, keep_running=True, kind="training",
+        )
+        pending = _Pending()
+        self._spawn(self._create_training, request, intent, pending)
+        await pending.done.wait()
+        if pending.error is not None:
+            raise pending.error
+        assert pending.result is not None
+        return pending.result
+
+    async def _create_training(self, request: TrainingRequest, intent: Intent, pending: _Pending) -> None:
+        owner, name = request.trainer.split("/", 1)
+        notes: list[str] = []
+        try:
+            try:
+                training = await self.client.create_training(
+                    owner, name, request.version_id, destination=request.destination, input=request.input,
+                    webhook=request.webhook)
+                self.ledger.complete_intent(intent, training)
+            except UNSURE_ERRORS as exc:
+                training = await self._settle(intent, exc)
+                notes.append(f"The answer to the create was lost ({exc.title or type(exc).__name__}); the server "
+                             f"found the training it made, {training.id}: it was not started twice.")
+            except ReplicateError as exc:
+                self.ledger.settle_intent(intent.key, "not_created", str(exc))
+                raise
+            deadline = None
+            if request.lifetime is not None:
+                deadline = datetime.now(UTC) + timedelta(seconds=request.lifetime)
+                self.ledger.set_deadline(training.id, deadline.isoformat().replace("+00:00", "Z"))
+            tracked = self._track(training, kind="training", deadline=deadline)
+            pending.result = Started(tracked.latest, notes)
+        except BaseException as exc:
+            pending.error = exc
+            if isinstance(exc, anyio.get_cancelled_exc_class()):
+                raise
+        finally:
+            pending.done.set()
+
+    async def _settle(self, intent: Intent, exc: ReplicateError) -> Job:
         """After an unsure failure: the prediction the create made, or NotCreated / OutcomeUnknown."""
         what = f"{exc.title or 'error'}" + (f" (HTTP {exc.status})" if exc.status else "")
+        noun, lister = ("training", "list_trainings") if intent.kind == "training" else ("prediction", "list_predictions")
         async with self._reconciling:  # one at a time, so two lost creates never adopt the same prediction
             try:
                 found = await reconcile(self.client, self.ledger, intent)
@@ -208,13 +279,13 @@ class Supervisor:
                 self._spawn(self._reconcile_later, intent)
                 raise OutcomeUnknown(
                     f"Replicate failed during the create ({what}) and could not be asked whether it made a "
-                    "prediction. Do not retry yet: this server keeps checking. Call list_predictions in a minute; "
-                    "it shows the prediction if one was made."
+                    f"{noun}. Do not retry yet: this server keeps checking. Call {lister} in a minute; "
+                    f"it shows the {noun} if one was made."
                 ) from None
             if found is None:
                 self.ledger.settle_intent(intent.key, "not_created", what)
                 raise NotCreated(
-                    f"Replicate failed during the create ({what}); the server checked and no prediction was "
+                    f"Replicate failed during the create ({what}); the server checked and no {noun} was "
                     "created, so nothing is billed. It is safe to call again."
                 ) from None
             self.ledger.complete_intent(intent, found)
@@ -234,25 +305,26 @@ class Supervisor:
                     self.ledger.settle_intent(intent.key, "not_created", "checked later: none was created")
                     return
                 self.ledger.complete_intent(intent, found)
-            log.info("intent %s: found its prediction %s", intent.key, found.id)
-            self._track(found)
+            log.info("intent %s: found its %s %s", intent.key, intent.kind, found.id)
+            self._track(found, kind=intent.kind, deadline=self._deadline_of(found.id))
             return
 
     # --- following -----------------------------------------------------------------------------------------
 
-    def _track(self, prediction: Prediction) -> Tracked:
+    def _track(self, prediction: Job, *, kind: str = "prediction", deadline: datetime | None = None) -> Tracked:
         """Follow `prediction` (once); a state fresher than what is known replaces it."""
         tracked = self._tracked.get(prediction.id) or self._finished.get(prediction.id)
         if tracked is not None:
             self._accept(tracked, prediction)
             return tracked
         now = anyio.current_time()
-        tracked = Tracked(id=prediction.id, latest=prediction, since=now, fresh_at=now, polled_at=now)
+        tracked = Tracked(id=prediction.id, latest=prediction, since=now, fresh_at=now, polled_at=now, kind=kind,
+                          deadline=deadline)
         self._tracked[prediction.id] = tracked
         self._spawn(self._follow, tracked)
         return tracked
 
-    def _accept(self, tracked: Tracked, prediction: Prediction) -> bool:
+    def _accept(self, tracked: Tracked, prediction: Job) -> bool:
         """Take `prediction` as the latest state unless it is older than what is known (webhooks come out of order)."""
         current = tracked.latest
         if current.is_terminal and current.status:
@@ -321,9 +393,13 @@ class Supervisor:
         tracked.polled_at = anyio.current_time()
         self.polls += 1
         try:
-            prediction = await self.client.get_prediction(tracked.id)
+            if tracked.deadline is not None and datetime.now(UTC) >= tracked.deadline:
+                log.info("canceling %s %s: its lifetime is over", tracked.kind, tracked.id)
+                prediction = await self._fetch(tracked.kind, tracked.id, cancel=True)
+            else:
+                prediction = await self._fetch(tracked.kind, tracked.id)
         except NotFoundError:
-            tracked.problem = "Replicate no longer knows this prediction (404)"
+            tracked.problem = f"Replicate no longer knows this {tracked.kind} (404)"
             return
         except RateLimitError as exc:
             self.pacer.pause(exc.retry_after or 10.0)
@@ -342,7 +418,7 @@ class Supervisor:
         if not prediction.is_terminal:
             return
         self.ledger.update(prediction)
-        if prediction.status == "succeeded":
+        if prediction.status == "succeeded" and tracked.kind == "prediction":  # a training's output is weights
             try:
                 tracked.files = await self.keeper.keep(prediction)
             except Exception as exc:  # a file that cannot be saved is reported by the archive; the run still ended
@@ -386,22 +462,23 @@ class Supervisor:
     def known(self, prediction_id: str) -> Tracked | None:
         return self._tracked.get(prediction_id) or self._finished.get(prediction_id)
 
-    async def observe(self, prediction: Prediction) -> Tracked:
+    async def observe(self, prediction: Job, *, kind: str = "prediction") -> Tracked:
         """A state from outside the follower (a webhook, a tool's GET): take it, and follow if it is running."""
         if self.ledger.get(prediction.id) is None:
-            self.ledger.record(prediction, model=prediction.model or "?", input={}, origin="observed")
-        return self._track(prediction)
+            self.ledger.record(prediction, model=prediction.model or "?", input={}, origin="observed", kind=kind)
+        return self._track(prediction, kind=kind, deadline=self._deadline_of(prediction.id))
 
-    async def refresh(self, prediction_id: str) -> Tracked:
+    async def refresh(self, prediction_id: str, *, kind: str = "prediction") -> Tracked:
         """GET now (an agent asked), then the prediction is followed; a finished one has its files kept."""
-        tracked = await self.observe(await self.client.get_prediction(prediction_id))
+        tracked = await self.observe(await self._fetch(kind, prediction_id), kind=kind)
         if tracked.latest.is_terminal:
             await tracked.done.wait()
         return tracked
 
-    async def wait(self, prediction_id: str, *, deadline: float, on_state: StateHook | None = None) -> Tracked:
+    async def wait(self, prediction_id: str, *, deadline: float, on_state: StateHook | None = None,
+                   kind: str = "prediction") -> Tracked:
         """Wait until the prediction ended and its files are kept, or until `deadline` (anyio clock)."""
-        tracked = self.known(prediction_id) or await self.refresh(prediction_id)
+        tracked = self.known(prediction_id) or await self.refresh(prediction_id, kind=kind)
         tracked.watchers += 1
         tracked.woken.set()  # a watcher shortens the interval: recompute it now
         self._maybe_stream(tracked)
@@ -420,8 +497,19 @@ class Supervisor:
         finally:
             tracked.watchers -= 1
 
-    async def cancel(self, prediction_id: str) -> Tracked:
-        return await self.observe(await self.client.cancel_prediction(prediction_id))
+    async def cancel(self, prediction_id: str, *, kind: str = "prediction") -> Tracked:
+        return await self.observe(await self._fetch(kind, prediction_id, cancel=True), kind=kind)
+
+    async def _fetch(self, kind: str, job_id: str, *, cancel: bool = False) -> Job:
+        if kind == "training":
+            return await (self.client.cancel_training if cancel else self.client.get_training)(job_id)
+        return await (self.client.cancel_prediction if cancel else self.client.get_prediction)(job_id)
+
+    def _deadline_of(self, job_id: str) -> datetime | None:
+        entry = self.ledger.get(job_id)
+        if entry is None or not entry.deadline:
+            return None
+        return datetime.fromisoformat(entry.deadline.replace("Z", "+00:00"))
 
     def keep(self, prediction_id: str) -> None:
         """The agent has the id now: it decides what happens to the prediction."""
@@ -452,7 +540,7 @@ class Supervisor:
                         self.ledger.settle_intent(intent.key, "not_created", "checked after a restart: none was created")
                         continue
                     self.ledger.complete_intent(intent, found)
-                self._track(found)
+                self._track(found, kind=intent.kind, deadline=self._deadline_of(found.id))
             except OutcomeUnknown:
                 self.ledger.settle_intent(intent.key, "unknown", "Replicate could not be asked after a restart")
                 self._spawn(self._reconcile_later, intent)
@@ -460,8 +548,9 @@ class Supervisor:
             if self.known(prediction_id) is None:
                 entry = self.ledger.get(prediction_id)
                 status = entry.status if entry is not None and entry.status != "succeeded" else "starting"
-                stale = Prediction(id=prediction_id, status=status)
-                tracked = self._track(stale)
+                kind = entry.kind if entry is not None else "prediction"
+                stale = (Training if kind == "training" else Prediction)(id=prediction_id, status=status)
+                tracked = self._track(stale, kind=kind, deadline=self._deadline_of(prediction_id))
                 tracked.fresh_at = tracked.polled_at = -math.inf  # poll at once
 
 
@@ -488,4 +577,4 @@ def _seconds_left(prediction: Prediction) -> float | None:
     return max(0.0, spent * (100 - percent) / percent) if spent > 0 else None
 
 
-__all__ = ["NotCreated", "OutcomeUnknown", "StartRequest", "Started", "Supervisor", "Tracked"]
+__all__ = ["NotCreated", "OutcomeUnknown", "StartRequest", "Started", "Supervisor", "Tracked", "TrainingRequest"]
