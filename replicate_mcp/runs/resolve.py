@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ class Target:
     schema: ModelSchema
     create_args: dict[str, str] = field(hash=False)
     default_input: dict[str, Any] | None = field(default=None, hash=False, compare=False)
+    model: str | None = None  # owner/name of the model that runs (a deployment's slug is not one)
 
     @property
     def label(self) -> str:
@@ -85,7 +87,8 @@ class ModelResolver:
             version = await self._client.get_model_version(owner, name, version_id)
         except NotFoundError:
             raise UnresolvableModel(f"deployment {ref.slug} points at {model_slug}:{version_id}, which cannot be read") from None
-        return _target(str(ref), version.id, False, version.openapi_schema, {"deployment": ref.slug})
+        target = _target(str(ref), version.id, False, version.openapi_schema, {"deployment": ref.slug})
+        return dataclasses.replace(target, model=model_slug)
 
     def _known_version(self, version_id: str) -> Target:
         target = self._by_version.get(version_id)
@@ -107,7 +110,7 @@ def _target(slug, version_id, official, openapi_schema, create_args, example=Non
     if example:  # examples recorded on older versions may name inputs the latest one dropped
         known = {f.name for f in schema.fields}
         example = {k: v for k, v in example.items() if k in known}
-    return Target(slug, version_id, official, schema, create_args, example)
+    return Target(slug, version_id, official, schema, create_args, example, model=slug)
 
 
 def _example_input(model: Any) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 _RANK = {"type": 0, "enum": 1, "const": 1}  # keep the most telling problem when one input fails several ways
 _LIST_LIMIT = 40
 _FILE_HINT = "file (URL, data URI or local path)"
+_UNKNOWN = "unknown input "
 
 
 class ValidationIssue(BaseModel):
@@ -33,13 +34,30 @@ def schema_issues(schema: ModelSchema, instance: dict) -> list[ValidationIssue]:
             if issue.field not in best or rank < best[issue.field][0]:
                 best[issue.field] = (rank, issue)
     position = {f.name: i for i, f in enumerate(schema.fields)}
-    return [issue for _, issue in sorted(best.values(), key=lambda r: position.get(r[1].field.split("[")[0], 1e9))]
+    issues = [issue for _, issue in sorted(best.values(), key=lambda r: position.get(r[1].field.split("[")[0], 1e9))]
+    return _list_names_once(issues)
+
+
+def _list_names_once(issues: list[ValidationIssue]) -> list[ValidationIssue]:
+    """Several unknown inputs name the allowed inputs once, on the first, not once each."""
+    allowed_shown = listed = False
+    for issue in issues:
+        if not issue.message.startswith(_UNKNOWN):
+            continue
+        if allowed_shown:
+            issue.allowed = None
+        allowed_shown = True
+        if issue.suggestion is None:
+            if listed:
+                issue.message = issue.message.split("; inputs are:")[0] + "; the inputs are listed above"
+            listed = True
+    return issues
 
 
 def unknown_input(name: str, known: list[str]) -> ValidationIssue:
     guess = nearest_name(name, known)
     hint = f"did you mean `{guess}`?" if guess else f"inputs are: {', '.join(known) or '(none)'}"
-    return ValidationIssue(field=name, message=f"unknown input `{name}`; {hint}", allowed=known, suggestion=guess)
+    return ValidationIssue(field=name, message=f"{_UNKNOWN}`{name}`; {hint}", allowed=known, suggestion=guess)
 
 
 def _issues(schema: ModelSchema, error: SchemaError) -> list[tuple[int, ValidationIssue]]:

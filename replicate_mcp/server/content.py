@@ -32,31 +32,66 @@ def bounded_result(model: BaseModel, limit: int, extra: Sequence[Any] = ()) -> C
     data = model.model_dump(mode="json", exclude_none=True)
     text = _text(data)
     if len(text) > limit:
-        data = _shrink(data, limit)
+        data = _shrink(data, limit, model)
         text = _text(data)
     return CallToolResult(content=[TextContent(type="text", text=text), *extra], structured_content=data)
 
 
-def _shrink(data: dict[str, Any], limit: int) -> dict[str, Any]:
-    """Trim the longest list or string until the result fits, and say so."""
+def _where_all_is(model: BaseModel) -> str:
+    if isinstance(getattr(model, "id", None), str):
+        return f"; read resource replicate://predictions/{model.id} for all"
+    if type(model).__name__ == "ModelCard" and str(getattr(model, "model", "")).count("/") == 1:
+        return f"; read resource replicate://models/{model.model} for all"
+    return ""
+
+
+def _shrink(data: dict[str, Any], limit: int, model: BaseModel) -> dict[str, Any]:
+    """Trim the largest member until the result fits, and say so; every value keeps its type.
+
+    The result still validates against the tool's output schema: strings are cut, lists shortened, objects
+    trimmed inside, and an optional member that cannot be trimmed is left out (named in `notes`).
+    """
+    fields = type(model).model_fields
     data = json.loads(json.dumps(data, default=str))
     notes = data.setdefault("notes", [])
-    for _ in range(200):
-        if len(_text(data)) <= limit:
+    where = _where_all_is(model)
+    for _ in range(400):
+        excess = len(_text(data)) - limit
+        if excess <= 0:
             break
-        key, value = max(((k, v) for k, v in data.items() if k != "notes"), key=lambda kv: len(_text({"v": kv[1]})))
-        if isinstance(value, list) and len(value) > 1:
-            data[key] = value[: max(1, len(value) * 3 // 4)]
-            message = f"{key}: list shortened to fit the response cap"
-        elif isinstance(value, str):
-            data[key] = value[: max(0, len(value) - (len(_text(data)) - limit) - 200)] + "…"
-            message = f"{key}: text cut to fit the response cap"
+        key = max((k for k in data if k != "notes"), key=lambda k: len(_text({"v": data[k]})), default=None)
+        if key is None:
+            break
+        value = data[key]
+        optional = key in fields and not fields[key].is_required()
+        trimmed = _trim(value, excess)
+        if optional and (trimmed == value or isinstance(value, dict)):
+            del data[key]
+            message = f"{key}: left out to fit the response cap{where}"
+        elif trimmed == value:
+            break
         else:
-            data[key] = _text({"v": value})[: limit // 2] + "…"
-            message = f"{key}: cut to fit the response cap"
+            data[key] = trimmed
+            message = f"{key}: shortened to fit the response cap{where}"
         if message not in notes:
             notes.append(message)
+    if len(_text(data)) > limit and isinstance(data.get("notes"), list):
+        data["notes"] = [n if len(n) <= 300 else n[:299] + "…" for n in data["notes"]][:5]
     return data
+
+
+def _trim(value: Any, excess: int) -> Any:
+    """`value` made smaller by about `excess` characters (or a step towards it), of the same JSON type."""
+    if isinstance(value, str):
+        return value[: max(0, len(value) - excess - 40)] + "…" if len(value) > 1 else value
+    if isinstance(value, list):
+        if len(value) > 1:
+            return value[: len(value) * 3 // 4]
+        return [_trim(value[0], excess)] if value else value
+    if isinstance(value, dict) and value:
+        key = max(value, key=lambda k: len(_text({"v": value[k]})))
+        return {**value, key: _trim(value[key], excess)}
+    return value
 
 
 async def _file_blocks(prediction_id: str, files: Iterable[Any], inline_images: bool) -> list[Any]:

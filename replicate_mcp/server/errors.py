@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
+DEFAULT_LIMIT = 20_000  # --max-response-chars' default, for calls made without a context
 
 
 def explain(exc: BaseException) -> str:
@@ -69,6 +70,23 @@ def first_cause(exc: BaseException) -> BaseException:
     return exc
 
 
+def bounded(message: str, limit: int) -> str:
+    """An error message cut to `limit` characters (a huge argument echoed back must not make a huge error)."""
+    if len(message) <= limit:
+        return message
+    note = f"… ({len(message) - limit + 80:,} characters cut)"
+    return message[: max(0, limit - 80)] + note
+
+
+def _limit(kwargs: dict) -> int:
+    for value in kwargs.values():
+        try:
+            return value.request_context.lifespan_context.settings.max_response_chars
+        except Exception:  # noqa: BLE001, S112 - not the context, or no request: look further
+            continue
+    return DEFAULT_LIMIT
+
+
 def tool_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     """Turn expected exceptions into ToolError; log the unexpected ones to stderr and say so briefly."""
 
@@ -76,17 +94,16 @@ def tool_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return await fn(*args, **kwargs)
-        except ToolError:
-            raise
         except Exception as raised:
             exc = first_cause(raised)
             if isinstance(exc, ToolError):
-                raise exc from None
-            try:
-                message = explain(exc)
-            except Exception:
-                log.exception("%s failed", fn.__name__)
-                raise ToolError(f"{fn.__name__} failed unexpectedly ({type(exc).__name__}); see the server log") from None
-            raise ToolError(message) from None
+                message = str(exc)
+            else:
+                try:
+                    message = explain(exc)
+                except Exception:
+                    log.exception("%s failed", fn.__name__)
+                    message = f"{fn.__name__} failed unexpectedly ({type(exc).__name__}); see the server log"
+            raise ToolError(bounded(message, _limit(kwargs))) from None
 
     return wrapper

@@ -11,6 +11,7 @@ from replicate_mcp.files.models import abbreviate_data_uris, shorten_data_uri
 from replicate_mcp.server.results import OutputFile, PredictionResult
 
 TEXT_KINDS = {"text", "text_stream"}
+BULKY = 200  # characters: beside a text member, a list or object larger than this is left to the resource
 
 
 def output_text(output: Any, kind: str) -> str | None:
@@ -24,6 +25,47 @@ def output_text(output: Any, kind: str) -> str | None:
     if isinstance(output, str):
         return None if output.startswith(("http://", "https://", "data:")) else output
     return json.dumps(abbreviate_data_uris(output), separators=(",", ":"), ensure_ascii=False)
+
+
+def output_object(output: Any, limit: int) -> tuple[Any, list[str]]:
+    """An object output as an object: its text first; bulky members beside a text, or past `limit`, left out.
+
+    A transcript's segments, token ids and log-probabilities repeat its text many times over; the agent reads
+    the text here and the whole output in the prediction's resource. Returns the value and one note per member
+    left out.
+    """
+    value = abbreviate_data_uris(output)
+    if not isinstance(value, dict):
+        return _list_within(value, limit) if isinstance(value, list) else (value, [])
+    texts = {k: v for k, v in value.items() if isinstance(v, str) and v}
+    rest = {k: v for k, v in value.items() if k not in texts and v is not None}
+    shown, notes = {**texts, **rest}, []
+    for key in sorted(rest, key=lambda k: -_size(rest[k])):
+        if _size(shown) <= limit and not (texts and _size(rest[key]) > BULKY):
+            break
+        if not isinstance(rest[key], str):
+            del shown[key]
+            notes.append(f"output.{key} ({_size(rest[key]):,} characters) left out")
+    for key in sorted(texts, key=lambda k: -len(texts[k])):
+        if _size(shown) <= limit:
+            break
+        cut = max(0, len(texts[key]) - (_size(shown) - limit))
+        notes.append(f"output.{key}: {len(texts[key]) - cut:,} last characters cut")
+        shown[key] = texts[key][:cut]
+    return shown, notes
+
+
+def _list_within(value: list, limit: int) -> tuple[list, list[str]]:
+    kept = list(value)
+    while len(kept) > 1 and _size(kept) > limit:
+        kept = kept[: len(kept) * 3 // 4]
+    if _size(kept) > limit:
+        kept = []
+    return kept, [f"output: {len(kept)} of {len(value)} items shown"] if len(kept) < len(value) else []
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str))
 
 
 def clip(text: str | None, limit: int, *, tail: bool = False, how: str = "") -> tuple[str | None, str | None]:
@@ -46,9 +88,16 @@ def prediction_result(
 ) -> PredictionResult:
     """`files` are archived copies (index, url, path, mime_type) of the file values, in output order."""
     notes: list[str] = []
-    text, cut = clip(output_text(prediction.output, kind), output_limit, how="; read resource replicate://predictions/{id} for all")
-    if cut:
-        notes.append(cut.format(id=prediction.id))
+    output: Any
+    if _is_object(prediction.output):
+        output, left_out = output_object(prediction.output, output_limit)
+        if left_out:
+            notes.append(f"{'; '.join(left_out)}; read resource replicate://predictions/{prediction.id} for all")
+    else:
+        output, cut = clip(output_text(prediction.output, kind), output_limit,
+                           how="; read resource replicate://predictions/{id} for all")
+        if cut:
+            notes.append(cut.format(id=prediction.id))
     archived = {f.index: f for f in files}
     listed = []
     for index, url in enumerate(iter_file_values(prediction.output)):
@@ -73,7 +122,7 @@ def prediction_result(
         id=prediction.id,
         status=prediction.status,
         model=getattr(prediction, "model", None),
-        output=text,
+        output=output,
         files=listed or None,
         error=_error_text(prediction.error),
         logs=logs,
@@ -82,6 +131,11 @@ def prediction_result(
         next=next_hint,
         notes=notes or None,
     )
+
+
+def _is_object(output: Any) -> bool:
+    """A dict, or a list holding something other than strings (file URLs and text chunks are not objects)."""
+    return isinstance(output, dict) or (isinstance(output, list) and not all(isinstance(x, str) for x in output))
 
 
 def _error_text(error: Any) -> str | None:

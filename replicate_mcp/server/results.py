@@ -25,6 +25,7 @@ class CollectionInfo(BaseModel):
 class SearchResult(BaseModel):
     models: list[ModelHit]
     collections: list[CollectionInfo] | None = None
+    notes: list[str] | None = None
 
 
 class CollectionsResult(BaseModel):
@@ -73,7 +74,7 @@ class PredictionResult(BaseModel):
     id: str
     status: str
     model: str | None = None
-    output: str | None = None
+    output: str | dict[str, Any] | list[Any] | None = None  # text joined; an object output as an object
     files: list[OutputFile] | None = None
     error: str | None = None
     logs: str | None = None
