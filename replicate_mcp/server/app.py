@@ -20,6 +20,7 @@ from replicate_mcp.schema import compact_summary
 from replicate_mcp.server.compact import compact_schema
 from replicate_mcp.server.http_security import require_bearer, transport_security
 from replicate_mcp.server.services import Services, open_services
+from replicate_mcp.server.tasks import PredictionTasks
 from replicate_mcp.server.tools import register_tools
 from replicate_mcp.server.webhook_receiver import WebhookReceiver
 
@@ -68,8 +69,8 @@ class ReplicateMCPServer(MCPServer):
         return await super().read_resource(uri, context)
 
 
-def create_server(settings: Settings, *, base_url: str | None = None) -> MCPServer:
-    """`base_url` points the server at a given API (tests use a running sandbox)."""
+def create_server(settings: Settings, *, base_url: str | None = None, tasks: PredictionTasks | None = None) -> MCPServer:
+    """`base_url` points the server at a given API (tests use a running sandbox); `tasks` which tools run as MCP Tasks."""
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[Services]:
@@ -87,7 +88,9 @@ def create_server(settings: Settings, *, base_url: str | None = None) -> MCPServ
         website_url="https://replicate.com",
         lifespan=lifespan,
         log_level=settings.log_level,
+        extensions=[tasks := tasks or PredictionTasks()],
     )
+    tasks.mount(server)
     register_tools(server, read_only=settings.read_only)
     _register_resources(server)
     _compact_tool_schemas(server)

@@ -19,8 +19,10 @@ from replicate_mcp.runs import ProgressTracker, StartRequest, Target, Tracked
 from replicate_mcp.runs.refs import FORMS
 from replicate_mcp.schema import compact_summary, validate_input
 from replicate_mcp.server import results as r
-from replicate_mcp.server.content import bounded_result, prediction_content, wait_content
+from replicate_mcp.server.content import bounded_result, wait_content
 from replicate_mcp.server.errors import explain, tool_errors
+from replicate_mcp.server.prediction_view import output_budget as _output_budget
+from replicate_mcp.server.prediction_view import render_prediction as _render
 from replicate_mcp.server.render import iso_time, prediction_result
 from replicate_mcp.server.services import Services
 
@@ -111,17 +113,6 @@ async def _prepare(svc: Services, model: str, input: Any) -> tuple[Target, dict[
     return target, prepared, verdict.normalized, [*verdict.coercions, *notes]
 
 
-async def _render(svc: Services, tracked: Tracked, *, logs: int = 0, hint: str | None = None, notes=()) -> CallToolResult:
-    prediction = tracked.latest
-    files = tracked.files or svc.saved_files(prediction.id)
-    result = prediction_result(prediction, kind=svc.output_kind(prediction.id), files=files, logs_limit=logs,
-                               next_hint=hint, output_limit=_output_budget(svc))
-    notes = [*notes, *([tracked.problem] if tracked.problem else [])]
-    if notes:
-        result.notes = [*notes, *(result.notes or [])]
-    return await prediction_content(result, files, inline_images=svc.settings.inline_images, limit=svc.settings.max_response_chars)
-
-
 def _budget(svc: Services, wait_seconds: float | None) -> float:
     if wait_seconds is None:
         return svc.settings.effective_wait
@@ -173,11 +164,6 @@ async def _heartbeat(tracker: ProgressTracker, message: str):
             yield
         finally:
             group.cancel_scope.cancel()
-
-
-def _output_budget(svc: Services) -> int:
-    """Room for the output text, leaving the rest of the cap to ids, file lists, logs and notes."""
-    return svc.settings.max_response_chars * 3 // 5
 
 
 def register_tools(server: MCPServer, *, read_only: bool) -> None:

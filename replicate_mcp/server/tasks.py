@@ -1,0 +1,221 @@
+"""MCP Tasks (`io.modelcontextprotocol/tasks`, SEP-2663) for runs: the task is the prediction.
+
+On a 2026-07-28 request whose client declares the extension, a call to `run_model` or `create_prediction` starts
+its prediction exactly as `create_prediction` does (validated, ledger first, bounded by its lifetime, followed
+by the supervisor) and answers at once with a `CreateTaskResult` whose task id is the prediction id. Input that
+is refused starts nothing, so it stays a plain tool error. `tasks/get` is a view on the supervisor (after a
+restart: the ledger, then one GET) and inlines a finished prediction rendered as the tool renders it; a model
+failure is a `completed` task with an `isError` result. `tasks/cancel` cancels upstream. Every other client, and
+every other tool, gets the synchronous tools unchanged: the tools never know they ran as a task.
+
+The one door is `PredictionTasks`, an SDK `Extension` that `create_server` mounts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from mcp.server import MCPServer
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.extension import Extension, MethodBinding
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.server import require_client_extension
+from mcp.shared.exceptions import MCPError
+from mcp.types import CallToolResult, TextContent
+from mcp_types import HEADER_MISMATCH, INTERNAL_ERROR, INVALID_PARAMS, CallToolRequestParams, RequestParams
+from pydantic import Field
+
+from replicate_mcp.api import NotFoundError, ReplicateError
+from replicate_mcp.runs import Tracked
+from replicate_mcp.runs.progress import describe
+from replicate_mcp.server.errors import explain
+from replicate_mcp.server.prediction_view import render_prediction
+from replicate_mcp.server.services import Services
+
+log = logging.getLogger(__name__)
+
+TASKS = "io.modelcontextprotocol/tasks"
+TASK_VERSIONS = frozenset({"2026-07-28"})
+TASK_TOOLS = ("run_model", "create_prediction")
+STARTER = "create_prediction"  # starts a prediction and answers with its id at once
+START_ARGUMENTS = ("model", "input", "cancel_after", "webhook", "webhook_events_filter")
+TTL_MS = 3_600_000             # Replicate keeps a prediction's input and output for one hour
+FAILED_LOGS = 1_000            # a failed run shows the end of its logs, as run_model does
+STATUS = {"starting": "working", "processing": "working", "succeeded": "completed", "failed": "completed",
+          "canceled": "cancelled", "aborted": "cancelled"}
+
+
+Start = Callable[[dict[str, Any]], dict[str, Any]]  # a tool's arguments -> create_prediction's
+
+
+def same_run(arguments: dict[str, Any]) -> dict[str, Any]:
+    """`run_model` and `create_prediction` start the same prediction (waiting and keep_running do not apply)."""
+    return {name: value for name, value in arguments.items() if name in START_ARGUMENTS}
+
+
+class TaskParams(RequestParams):
+    task_id: str = Field(alias="taskId")
+
+
+class UpdateParams(TaskParams):
+    input_responses: dict[str, Any] = Field(default_factory=dict, alias="inputResponses")
+
+
+class PredictionTasks(Extension):
+    """Predictions as MCP Tasks, mounted by `create_server`.
+
+    `starts` names the tools a task-declaring client gets as tasks, each with how its arguments become
+    `create_prediction`'s (by default `run_model` and `create_prediction`, as they are). A tool in `required`
+    runs only as a task: other clients get -32021."""
+
+    identifier = TASKS
+
+    def __init__(self, starts: Mapping[str, Start] | None = None, *, required: Collection[str] = ()) -> None:
+        self.starts = dict(starts) if starts is not None else dict.fromkeys(TASK_TOOLS, same_run)
+        self.required = frozenset(required)
+        self.server: MCPServer | None = None
+
+    def mount(self, server: MCPServer) -> None:
+        """The server this extension is passed to (it starts runs through that server's `create_prediction`)."""
+        self.server = server
+
+    def methods(self) -> list[MethodBinding]:
+        return [
+            MethodBinding("tasks/get", TaskParams, self._get, protocol_versions=TASK_VERSIONS),
+            MethodBinding("tasks/cancel", TaskParams, self._cancel, protocol_versions=TASK_VERSIONS),
+            MethodBinding("tasks/update", UpdateParams, self._update, protocol_versions=TASK_VERSIONS),
+        ]
+
+    async def intercept_tool_call(self, params: CallToolRequestParams, ctx: ServerRequestContext[Any, Any],
+                                  call_next: CallNext) -> HandlerResult:
+        server = self.server
+        start = self.starts.get(params.name)
+        if start is None or server is None or server._tool_manager.get_tool(params.name) is None:
+            return await call_next(ctx)
+        if ctx.protocol_version not in TASK_VERSIONS or not declared(ctx):
+            if params.name in self.required:
+                require_client_extension(ctx, TASKS)
+            return await call_next(ctx)
+        arguments = start(dict(params.arguments or {}))
+        try:
+            started = await server.call_tool(STARTER, arguments, Context(request_context=ctx, mcp_server=server))
+        except ToolError as exc:  # refused before anything was sent: no task, the agent fixes the call
+            return CallToolResult(content=[TextContent(type="text", text=str(exc))], is_error=True)
+        if not isinstance(started, CallToolResult) or started.is_error or not started.structured_content:
+            return started
+        svc: Services = ctx.lifespan_context
+        tracked = svc.supervisor.known(started.structured_content["id"])
+        if tracked is None:  # the supervisor tracks every prediction it starts; this is only a guard
+            return started
+        return {"resultType": "task", **self._task(svc, tracked)}
+
+    # --- tasks/* ------------------------------------------------------------------------------------------
+
+    async def _get(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> dict[str, Any]:
+        svc = self._checked(ctx, params)
+        tracked = await self._tracked(svc, params.task_id)
+        if isinstance(tracked, str):
+            return {**self._stale(svc, params.task_id), "status": "working", "statusMessage": tracked}
+        task = self._task(svc, tracked)
+        if task["status"] == "failed":
+            task["error"] = {"code": INTERNAL_ERROR, "message": tracked.problem or "the run could not be followed"}
+        elif task["status"] == "completed":
+            failed = tracked.latest.status == "failed"
+            result = await render_prediction(svc, tracked, logs=FAILED_LOGS if failed else 0)
+            result.is_error = failed or None
+            task["result"] = result.model_dump(by_alias=True, mode="json", exclude_none=True)
+        return task
+
+    async def _cancel(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> dict[str, Any]:
+        svc = self._checked(ctx, params)
+        tracked = svc.supervisor.known(params.task_id)
+        if tracked is not None and tracked.latest.is_terminal:
+            return {}  # idempotent: it has ended already
+        try:
+            await svc.supervisor.cancel(params.task_id)
+        except NotFoundError:
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown task {params.task_id}") from None
+        except ReplicateError as exc:
+            raise MCPError(code=INTERNAL_ERROR, message=f"Could not cancel: {explain(exc)}") from None
+        return {}
+
+    async def _update(self, ctx: ServerRequestContext[Any, Any], params: UpdateParams) -> dict[str, Any]:
+        self._checked(ctx, params)
+        return {}  # a prediction never asks the client for input: any response is ignored, as the spec allows
+
+    # --- helpers ------------------------------------------------------------------------------------------
+
+    def _checked(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> Services:
+        """The client declared Tasks (-32021 if not), the routing header agrees, and the task is known here."""
+        require_client_extension(ctx, TASKS)
+        headers = getattr(ctx.request, "headers", None)
+        named = headers.get("mcp-name") if headers is not None else None
+        if named is not None and named != params.task_id:
+            raise MCPError(code=HEADER_MISMATCH, message="Mcp-Name header does not match params.taskId")
+        svc: Services = ctx.lifespan_context
+        if svc.supervisor.known(params.task_id) is None and svc.ledger.get(params.task_id) is None:
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown task {params.task_id}: no prediction with this id "
+                           "was started or seen by this server")
+        return svc
+
+    async def _tracked(self, svc: Services, task_id: str) -> Tracked | str:
+        """What the supervisor follows; after a restart, Replicate is asked once and the supervisor follows it."""
+        tracked = svc.supervisor.known(task_id)
+        if tracked is not None and tracked.latest.created_at is not None:
+            return tracked
+        try:
+            return await svc.supervisor.refresh(task_id)
+        except NotFoundError:
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown task {task_id}: Replicate has no prediction "
+                           "with this id") from None
+        except ReplicateError as exc:
+            return f"Replicate could not be asked just now ({explain(exc)}); the server keeps following it"
+
+    def _task(self, svc: Services, tracked: Tracked) -> dict[str, Any]:
+        prediction = tracked.latest
+        done = tracked.done.is_set()
+        if done and tracked.problem and not prediction.is_terminal:
+            status = "failed"
+        elif done and prediction.is_terminal:
+            status = STATUS.get(prediction.status, "completed")
+        else:
+            status = "working"
+        _, message = describe(prediction)
+        if status == "working" and prediction.is_terminal:
+            message = "saving the outputs"
+        elif status == "failed":
+            message = tracked.problem or message
+        task = self._stale(svc, tracked.id, prediction)
+        task.update(status=status, statusMessage=message)
+        return task
+
+    def _stale(self, svc: Services, task_id: str, prediction: Any = None) -> dict[str, Any]:
+        """The fields every task carries; times from the prediction, else from the ledger."""
+        entry = svc.ledger.get(task_id)
+        created = _time(getattr(prediction, "created_at", None)) or _time(entry and entry.created_at) or _now()
+        updated = (_time(getattr(prediction, "completed_at", None)) or _time(getattr(prediction, "started_at", None))
+                   or _time(entry and (entry.completed_at or entry.started_at)) or created)
+        return {"taskId": task_id, "createdAt": created, "lastUpdatedAt": max(created, updated), "ttlMs": TTL_MS,
+                "pollIntervalMs": 1000 if svc.settings.min_poll_interval < 2 else 2000}
+
+
+def declared(ctx: ServerRequestContext[Any, Any]) -> bool:
+    capabilities = ctx.session.client_capabilities
+    extensions: Mapping[str, Any] | None = capabilities.extensions if capabilities is not None else None
+    return bool(extensions) and TASKS in extensions
+
+
+def _time(value: Any) -> str | None:
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
