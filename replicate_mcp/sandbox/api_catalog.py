@@ -7,9 +7,10 @@ import json
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from .accounts import account_json, caller
 from .http_errors import ApiError, input_validation_failed, not_found
 from .pages import invalid, json_body, page, root, state
-from .registry import ACCOUNT, HARDWARE, CreatedModel
+from .registry import HARDWARE, CreatedModel
 from .util import iso, now
 
 MODELS_PAGE = 25
@@ -18,8 +19,9 @@ LONG_PAGE = 100
 
 def _entry(request: Request):
     p = request.path_params
-    entry = state(request).registry.entry(p["owner"], p["name"])
-    if entry is None:
+    registry = state(request).registry
+    entry = registry.entry(p["owner"], p["name"])
+    if entry is None or not registry.visible(entry, caller(request)):
         raise not_found()
     return entry
 
@@ -83,7 +85,8 @@ async def list_models(request: Request) -> Response:
     if sort_by not in ("model_created_at", "latest_version_created_at") or direction not in ("asc", "desc"):
         raise ApiError(400, "sort_by must be model_created_at or latest_version_created_at; sort_direction asc or desc",
                        "Invalid sort")
-    models = [(e, s.registry.model_json(e)) for e in s.registry.all_entries()]
+    username = caller(request)
+    models = [(e, s.registry.model_json(e)) for e in s.registry.all_entries() if s.registry.visible(e, username)]
 
     def sort_key(item) -> str:
         model = item[1]
@@ -104,7 +107,7 @@ async def create_model(request: Request) -> Response:
     s = state(request)
     if s.registry.entry(body["owner"], body["name"]) is not None:
         raise ApiError(409, "A model with that name and owner already exists.", "Conflict")
-    return JSONResponse(s.registry.create_model(body), status_code=201)
+    return JSONResponse(s.registry.create_model(body, account=caller(request)), status_code=201)
 
 
 async def get_model(request: Request) -> Response:
@@ -196,7 +199,9 @@ async def get_collection(request: Request) -> Response:
     s = state(request)
     for c in s.catalog.collections:
         if c["slug"] == request.path_params["slug"]:
-            entries = [s.registry.entry(*key.split("/", 1)) for key in c.get("models", [])]
+            username = caller(request)
+            entries = [e for key in c.get("models", []) if (e := s.registry.entry(*key.split("/", 1))) is not None
+                       and s.registry.visible(e, username)]
             return JSONResponse({
                 "name": c["name"],
                 "slug": c["slug"],
@@ -212,7 +217,7 @@ async def hardware(request: Request) -> Response:
 
 
 async def account(request: Request) -> Response:
-    return JSONResponse(ACCOUNT)
+    return JSONResponse(account_json(caller(request)))
 
 
 async def webhook_secret(request: Request) -> Response:
@@ -225,13 +230,14 @@ async def webhook_secret(request: Request) -> Response:
 def _deployment(request: Request) -> dict:
     p = request.path_params
     deployment = state(request).registry.deployments.get(f"{p['owner']}/{p['name']}")
-    if deployment is None:
+    if deployment is None or deployment["owner"] != caller(request):
         raise not_found()
     return deployment
 
 
 async def list_deployments(request: Request) -> Response:
-    items = list(state(request).registry.deployments.values())
+    username = caller(request)
+    items = [d for d in state(request).registry.deployments.values() if d["owner"] == username]
     return JSONResponse(page(request, items, LONG_PAGE, key=lambda d: f"{d['owner']}/{d['name']}"))
 
 
@@ -244,9 +250,10 @@ async def create_deployment(request: Request) -> Response:
         raise input_validation_failed(problems)
     _check_release(request, body)
     registry = state(request).registry
-    if f"{ACCOUNT['username']}/{body['name']}" in registry.deployments:
+    username = caller(request)
+    if f"{username}/{body['name']}" in registry.deployments:
         raise ApiError(409, "A deployment with that name already exists.", "Conflict")
-    return JSONResponse(registry.create_deployment(ACCOUNT["username"], body))
+    return JSONResponse(registry.create_deployment(username, body))
 
 
 def _check_release(request: Request, body: dict) -> None:
@@ -254,7 +261,8 @@ def _check_release(request: Request, body: dict) -> None:
     if "version" in body:
         found = registry.find_version(str(body["version"]))
         model = body.get("model")
-        if found is None or (model and f"{found[0].owner}/{found[0].name}" != model):
+        if found is None or (model and f"{found[0].owner}/{found[0].name}" != model) \
+                or not registry.visible(found[0], caller(request)):
             raise ApiError(404, "The specified model version does not exist.")
 
 

@@ -9,6 +9,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from .accounts import caller
 from .http_errors import ApiError, bad_request
 from .pages import page, root, state
 from .records import StoredFile
@@ -53,6 +54,7 @@ async def create_file(request: Request) -> Response:
         created_at=now(),
         checksums={"sha256": hashlib.sha256(data).hexdigest(), "md5": md5},
         etag=md5,
+        account=caller(request),
     )
     s.files[stored.id] = stored
     return JSONResponse(stored.to_json(root(request)), status_code=201)
@@ -60,13 +62,15 @@ async def create_file(request: Request) -> Response:
 
 def _file(request: Request) -> StoredFile:
     stored = state(request).files.get(request.path_params["id"])
-    if stored is None:
+    if stored is None or stored.account not in (None, caller(request)):
         raise ApiError(404, "File not found")
     return stored
 
 
 async def list_files(request: Request) -> Response:
-    files = sorted(state(request).files.values(), key=lambda f: f.created_at, reverse=True)
+    username = caller(request)
+    files = sorted((f for f in state(request).files.values() if f.account in (None, username)),
+                   key=lambda f: f.created_at, reverse=True)
     base = root(request)
     return JSONResponse(page(request, files, FILES_PAGE, key=lambda f: f.id, render=lambda f: f.to_json(base)))
 

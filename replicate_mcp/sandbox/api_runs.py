@@ -8,6 +8,7 @@ import re
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from .accounts import caller
 from .http_errors import ApiError, bad_request, input_validation_failed, invalid_version, not_found
 from .pages import invalid, json_body, page, root, state
 from .predictors import Event, OutputFile, Plan
@@ -46,7 +47,7 @@ async def create_prediction(request: Request) -> Response:
         if entry is None or not entry.official:
             raise invalid_version()
         return await _create(request, body, entry, entry, "hidden")
-    if found is None:
+    if found is None or not registry.visible(found[0], caller(request)):
         raise invalid_version()
     model, version, runner = found
     return await _create(request, body, model, runner, version["id"])
@@ -66,7 +67,7 @@ async def create_deployment_prediction(request: Request) -> Response:
     p = request.path_params
     registry = state(request).registry
     deployment = registry.deployments.get(f"{p['owner']}/{p['name']}")
-    if deployment is None:
+    if deployment is None or deployment["owner"] != caller(request):
         raise not_found()
     found = registry.find_version(deployment["current_release"]["version"])
     if found is None:
@@ -141,6 +142,7 @@ async def _create(request: Request, body: dict, model, runner, version: str, dep
         webhook=body.get("webhook"),
         webhook_events_filter=body.get("webhook_events_filter"),
         cancel_after=cancel_after,
+        account=caller(request),
     )
     headers = {}
     if wait is not None:
@@ -159,9 +161,10 @@ async def _create(request: Request, body: dict, model, runner, version: str, dep
 # --- reading and canceling ------------------------------------------------------------------------
 
 
-def _run(request: Request, kind: str):
+def _run(request: Request, kind: str, *, anyone: bool = False):
+    """The run named in the path, if the caller's account made it (`anyone`: stream URLs carry no token)."""
     run = state(request).engine.runs.get(request.path_params["id"])
-    if run is None or run.kind != kind:
+    if run is None or run.kind != kind or not (anyone or run.account in (None, caller(request))):
         raise not_found()
     return run
 
@@ -179,7 +182,8 @@ async def list_predictions(request: Request) -> Response:
 
 
 def _list(request: Request, kind: str) -> dict:
-    runs = [r for r in state(request).engine.runs.values() if r.kind == kind]
+    username = caller(request)
+    runs = [r for r in state(request).engine.runs.values() if r.kind == kind and r.account in (None, username)]
     q = request.query_params
     try:
         after = parse_iso(q["created_after"]) if q.get("created_after") else None
@@ -198,7 +202,7 @@ def _list(request: Request, kind: str) -> dict:
 
 
 async def stream_prediction(request: Request) -> Response:
-    run = _run(request, "prediction")
+    run = _run(request, "prediction", anyone=True)
     if not run.streams:
         raise not_found()
     events = sse_events(run, state(request).config, request.headers.get("last-event-id"))
@@ -225,13 +229,14 @@ async def create_training(request: Request) -> Response:
     _check_webhook(request, body)
     entry = s.registry.entry(p["owner"], p["name"])
     found = s.registry.find_version(p["version_id"])
-    if entry is None or found is None or found[0] is not entry:
+    username = caller(request)
+    if entry is None or found is None or found[0] is not entry or not s.registry.visible(entry, username):
         raise not_found()
     _, version, runner = found
     destination = body.get("destination")
     dest_owner, _, dest_name = str(destination or "").partition("/")
     target = s.registry.entry(dest_owner, dest_name) if dest_owner and dest_name else None
-    if target is None:
+    if target is None or not s.registry.visible(target, username):
         raise not_found("The specified training destination does not exist")
     given = body.get("input") if isinstance(body.get("input"), dict) else {}
     new_version = new_hex(s.engine.id_rng)
@@ -259,6 +264,7 @@ async def create_training(request: Request) -> Response:
         root=root(request),
         webhook=body.get("webhook"),
         webhook_events_filter=body.get("webhook_events_filter"),
+        account=username,
     )
     asyncio.get_running_loop().create_task(_push_when_trained(s, run, target, runner, version, new_version))
     return JSONResponse(_training_json(run), status_code=201)

@@ -56,6 +56,7 @@ class Engine:
         webhook: str | None = None,
         webhook_events_filter: list[str] | None = None,
         cancel_after: float | None = None,
+        account: str | None = None,
     ) -> Run:
         self._seq += 1
         created = now()
@@ -72,6 +73,7 @@ class Engine:
             deployment=deployment,
             webhook=webhook,
             webhook_events_filter=list(webhook_events_filter) if webhook_events_filter else None,
+            account=account,
         )
         if webhook and run.webhook_events_filter is None:
             run.webhook_events_filter = list(ALL_EVENTS)

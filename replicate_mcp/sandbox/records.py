@@ -27,6 +27,7 @@ class Run:
     webhook: str | None = None
     webhook_events_filter: list[str] | None = None
     deadline: float | None = None
+    account: str | None = None  # the username that created it: the only one who sees it
     status: str = "starting"
     output: Any = None
     logs: str = ""
@@ -109,6 +110,7 @@ class StoredFile:
     created_at: float
     checksums: dict[str, str]
     etag: str
+    account: str | None = None  # the username that uploaded it: the only one who sees it
 
     def to_json(self, root: str) -> dict[str, Any]:
         return {

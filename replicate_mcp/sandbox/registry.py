@@ -6,15 +6,11 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from .accounts import HOUSE_ACCOUNT, account_json
 from .catalog import Catalog, ModelEntry
 from .util import iso, now
 
-ACCOUNT = {
-    "type": "user",
-    "username": "sandbox",
-    "name": "Sandbox User",
-    "github_url": "https://github.com/replicate-mcp",
-}
+ACCOUNT = HOUSE_ACCOUNT
 HARDWARE = [
     {"name": "CPU", "sku": "cpu"},
     {"name": "Nvidia T4 GPU", "sku": "gpu-t4"},
@@ -23,7 +19,7 @@ HARDWARE = [
     {"name": "Nvidia A100 (80GB) GPU", "sku": "gpu-a100-large"},
     {"name": "Nvidia H100 GPU", "sku": "gpu-h100"},
 ]
-SEED_DEPLOYMENT = ("sandbox", "hello-world-dep", "replicate/hello-world")
+SEED_DEPLOYMENT = ("hello-world-dep", "replicate/hello-world")  # every account starts with one
 
 
 @dataclass
@@ -39,6 +35,7 @@ class CreatedModel:
     readme: str | None = None
     streams: bool = False
     training_predictor: Any = None
+    account: str | None = None  # the username that created it: the only one who sees it while private
 
 
 class Registry:
@@ -50,7 +47,7 @@ class Registry:
         self.trained: dict[str, ModelEntry] = {}  # version id -> entry whose predictor runs it
         self.model_patches: dict[str, dict] = {}
         self.deployments: dict[str, dict] = {}
-        self._seed_deployment()
+        self.accounts: set[str] = set()  # usernames seen, each given its seed deployment once
 
     # --- models ---------------------------------------------------------------------------------
 
@@ -59,6 +56,11 @@ class Registry:
         if key in self.deleted:
             return None
         return self.created.get(key) or self.catalog.get(owner, name)
+
+    def visible(self, entry: ModelEntry | CreatedModel, username: str) -> bool:
+        """Catalog and public models are everyone's; a private model is its creator's alone."""
+        return not isinstance(entry, CreatedModel) or entry.account in (None, username) \
+            or entry.model.get("visibility") != "private"
 
     def all_entries(self) -> list[ModelEntry | CreatedModel]:
         entries = [e for k, e in self.catalog.models.items() if k not in self.deleted]
@@ -90,7 +92,7 @@ class Registry:
             return None
         return found[0], found[1], found[0]
 
-    def create_model(self, body: dict) -> dict:
+    def create_model(self, body: dict, account: str | None = None) -> dict:
         owner, name = body["owner"], body["name"]
         model = {
             "url": f"https://replicate.com/{owner}/{name}",
@@ -109,7 +111,7 @@ class Registry:
             "created_at": iso(now()),
         }
         self.deleted.discard(f"{owner}/{name}")
-        self.created[f"{owner}/{name}"] = CreatedModel(owner=owner, name=name, model=model)
+        self.created[f"{owner}/{name}"] = CreatedModel(owner=owner, name=name, model=model, account=account)
         return model
 
     def update_model(self, entry: ModelEntry | CreatedModel, body: dict) -> dict:
@@ -132,10 +134,14 @@ class Registry:
 
     # --- deployments ----------------------------------------------------------------------------
 
-    def _seed_deployment(self) -> None:
-        owner, name, model_key = SEED_DEPLOYMENT
+    def open_account(self, username: str) -> None:
+        """The first request of an account gives it its seed deployment."""
+        if username in self.accounts:
+            return
+        self.accounts.add(username)
+        owner, (name, model_key) = username, SEED_DEPLOYMENT
         entry = self.catalog.models.get(model_key)
-        if entry is not None and entry.versions:
+        if entry is not None and entry.versions and f"{owner}/{name}" not in self.deployments:
             self.create_deployment(
                 owner,
                 {"name": name, "model": model_key, "version": entry.versions[0]["id"], "hardware": "cpu",
@@ -163,6 +169,6 @@ class Registry:
             "model": body.get("model", previous.get("model")),
             "version": body.get("version", previous.get("version")),
             "created_at": iso(now()),
-            "created_by": dict(ACCOUNT),
+            "created_by": account_json(deployment["owner"]),
             "configuration": config,
         }
