@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS intents (
     updated_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS intents_state ON intents (state);
+CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, sealed TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS archived_files (
     prediction_id TEXT NOT NULL,
     idx INTEGER NOT NULL,
@@ -197,6 +198,14 @@ class Ledger:
         )
         self.update(prediction)
         return bool(rows)
+
+    def put_secret(self, name: str, sealed: str) -> None:
+        """A value sealed by the caller (never a secret in clear)."""
+        self._run("INSERT OR REPLACE INTO secrets VALUES (?,?)", (name, sealed))
+
+    def get_secret(self, name: str) -> str | None:
+        rows = self._run("SELECT sealed FROM secrets WHERE name=?", (name,))
+        return rows[0]["sealed"] if rows else None
 
     def set_deadline(self, job_id: str, deadline: str) -> None:
         """When the server cancels this training (ISO 8601, UTC)."""

@@ -119,6 +119,15 @@ class RedisLedger:
     def keep(self, prediction_id: str) -> None:
         self._change(prediction_id, lambda doc: {**doc, "keep_running": True})
 
+    def put_secret(self, name: str, sealed: str) -> None:
+        self.redis.hset(self._k("secrets"), name, sealed)
+
+    def get_secret(self, name: str) -> str | None:
+        return self.redis.hget(self._k("secrets"), name)
+
+    def set_deadline(self, job_id: str, deadline: str) -> None:
+        self._change(job_id, lambda doc: {**doc, "deadline": deadline})
+
     def add_files(self, prediction_id: str, files: Iterable[ArchivedFile]) -> None:
         given = {f.index: f for f in self.files(prediction_id)} | {f.index: f for f in files}
         pipe = self.redis.pipeline()

@@ -8,6 +8,11 @@ archives the outputs the moment it succeeds, and records every change. Tool call
 wait on followers and read the ledger. On start, unfinished predictions and creates with an unknown outcome are
 picked up again.
 
+Several replicas share one ledger (`--state redis://`): a replica follows a prediction only while it holds its
+lease (`runs/coordination.py`); the others watch it through published events and take it over when the holder
+dies. Every prediction belongs to a tenant (one person, when the server serves several); a tenant's calls see only
+its own, and its predictions are polled with its own Replicate token.
+
 Trainings are followed the same way (`kind="training"` on the ledger row and on `Tracked`): ledger-first
 creates, reconciliation through the trainings list, one paced follower, recovery after a restart. Trainings take
 no `Cancel-After`, so their lifetime is a deadline the follower enforces by canceling.
@@ -36,6 +41,7 @@ from replicate_mcp.api import (
 )
 from replicate_mcp.api.models import Job
 from replicate_mcp.files import ArchivedFile, Intent, Ledger, OutputKeeper
+from replicate_mcp.runs.coordination import Coordination, LocalCoordination
 from replicate_mcp.runs.creates import UNSURE_ERRORS, NotCreated, OutcomeUnknown, input_hash, reconcile
 from replicate_mcp.runs.pacer import Pacer
 from replicate_mcp.runs.progress import tqdm_percent
@@ -53,8 +59,17 @@ RECONCILE_RETRY = 30.0
 RECONCILE_GIVE_UP = 3600.0  # Replicate removes inputs after an hour: nothing left to match then
 KEEP_FINISHED = 2_000       # finished predictions kept in memory for waiting calls; the ledger has the rest
 STATUS_RANK = {"starting": 0, "processing": 1}
+LOCAL_TENANT = "local"
 
 StateHook = Callable[[Prediction], Awaitable[None]]
+ClientFor = Callable[[str], ReplicateClient]
+
+
+class NotYours(NotFoundError):
+    """The id belongs to another tenant (or to no one this server knows): answered as Replicate answers, 404."""
+
+    def __init__(self, kind: str = "prediction") -> None:
+        super().__init__(f"The requested {kind} could not be found.", status=404, title="Not found")
 
 
 @dataclass
@@ -70,6 +85,7 @@ class StartRequest:
     prefer_wait: int | None = None          # seconds of `Prefer: wait` on the create
     webhook: str | None = None
     webhook_events_filter: list[str] | None = None
+    tenant: str = LOCAL_TENANT
 
 
 @dataclass
@@ -84,6 +100,7 @@ class TrainingRequest:
     call: str | None = None
     lifetime: float | None = None           # seconds; the follower cancels it after
     webhook: str | None = None
+    tenant: str = LOCAL_TENANT
 
     @property
     def target(self) -> dict[str, str]:
@@ -125,6 +142,9 @@ class Tracked:
     done: anyio.Event = field(default_factory=anyio.Event)  # terminal, and its files kept
     kind: str = "prediction"
     deadline: datetime | None = None                        # trainings: canceled by the follower after this
+    tenant: str = LOCAL_TENANT
+    owned: bool = True                                      # this replica holds the lease and follows it
+    remote_done: bool = False                               # the replica holding it says it ended, files kept
 
     def notify(self) -> None:
         self.changed.set()
@@ -141,8 +161,16 @@ class Supervisor:
         rate: float = 10.0,
         webhook_url: str | None = None,
         min_interval: float = MIN_INTERVAL,
+        coordination: Coordination | None = None,
+        clients: ClientFor | None = None,
+        strict_tenancy: bool = False,
     ) -> None:
+        """`clients` gives the client of a tenant (its own token); `strict_tenancy` (one token shared by many
+        tenants) refuses any id this server did not record for the asking tenant."""
         self.client = client
+        self.coordination: Coordination = coordination or LocalCoordination()
+        self._clients = clients
+        self.strict_tenancy = strict_tenancy
         self.ledger = ledger
         self.keeper = keeper
         self.pacer = Pacer(rate)
@@ -161,9 +189,18 @@ class Supervisor:
         async with anyio.create_task_group() as tg:
             self._tg = tg
             tg.start_soon(self.pacer.run)
+            if self.coordination.shared:
+                tg.start_soon(self.coordination.listen, self._on_event)
+                tg.start_soon(self._keep_leases)
             task_status.started()
             await self._recover()
+            while self.coordination.shared:  # leases of a replica that died expire: take its work over
+                await anyio.sleep(self.coordination.lease_seconds)
+                await self._adopt_orphans()
             await anyio.sleep_forever()
+
+    def _client(self, tenant: str) -> ReplicateClient:
+        return self._clients(tenant) if self._clients is not None else self.client
 
     def _spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
         if self._tg is None:
@@ -178,7 +215,7 @@ class Supervisor:
         intent = self.ledger.open_intent(
             target=target.create_args, model=target.label, input_hash=input_hash(request.input),
             input=request.given, secret_fields=target.schema.secret_fields, call=request.call,
-            keep_running=request.keep_running, output_kind=target.schema.output_kind,
+            keep_running=request.keep_running, output_kind=target.schema.output_kind, tenant=request.tenant,
         )
         pending = _Pending()
         self._spawn(self._create, request, intent, pending)
@@ -199,7 +236,7 @@ class Supervisor:
             webhook, events = self.webhook_url, ["start", "output", "logs", "completed"]
         try:
             try:
-                prediction = await self.client.create_prediction(
+                prediction = await self._client(request.tenant).create_prediction(
                     input=request.input, wait=request.prefer_wait, webhook=webhook, webhook_events_filter=events,
                     cancel_after=request.lifetime, **request.target.create_args,
                 )
@@ -211,7 +248,7 @@ class Supervisor:
             except ReplicateError as exc:
                 self.ledger.settle_intent(intent.key, "not_created", str(exc))
                 raise
-            tracked = self._track(prediction)
+            tracked = self._track(prediction, tenant=request.tenant)
             pending.result = Started(tracked.latest, notes)
         except BaseException as exc:
             pending.error = exc
@@ -221,14 +258,14 @@ class Supervisor:
         finally:
             pending.done.set()
         if pending.abandoned and not request.keep_running:
-            await self.abandon(prediction.id)
+            await self.abandon(prediction.id, tenant=request.tenant)
 
     async def start_training(self, request: TrainingRequest) -> Started:
         """Create a training (ledger first, in the server's task group); followed like a prediction and canceled
         when its lifetime is over."""
         intent = self.ledger.open_intent(
             target=request.target, model=request.trainer, input_hash=input_hash(request.input), input=request.given,
-            call=request.call, keep_running=True, kind="training",
+            call=request.call, keep_running=True, kind="training", tenant=request.tenant,
         )
         pending = _Pending()
         self._spawn(self._create_training, request, intent, pending)
@@ -243,7 +280,7 @@ class Supervisor:
         notes: list[str] = []
         try:
             try:
-                training = await self.client.create_training(
+                training = await self._client(request.tenant).create_training(
                     owner, name, request.version_id, destination=request.destination, input=request.input,
                     webhook=request.webhook)
                 self.ledger.complete_intent(intent, training)
@@ -258,7 +295,7 @@ class Supervisor:
             if request.lifetime is not None:
                 deadline = datetime.now(UTC) + timedelta(seconds=request.lifetime)
                 self.ledger.set_deadline(training.id, deadline.isoformat().replace("+00:00", "Z"))
-            tracked = self._track(training, kind="training", deadline=deadline)
+            tracked = self._track(training, kind="training", deadline=deadline, tenant=request.tenant)
             pending.result = Started(tracked.latest, notes)
         except BaseException as exc:
             pending.error = exc
@@ -273,7 +310,7 @@ class Supervisor:
         noun, lister = ("training", "list_trainings") if intent.kind == "training" else ("prediction", "list_predictions")
         async with self._reconciling:  # one at a time, so two lost creates never adopt the same prediction
             try:
-                found = await reconcile(self.client, self.ledger, intent)
+                found = await reconcile(self._client(intent.tenant), self.ledger, intent)
             except OutcomeUnknown as unknown:
                 self.ledger.settle_intent(intent.key, "unknown", f"{what}; then {unknown}")
                 self._spawn(self._reconcile_later, intent)
@@ -298,7 +335,7 @@ class Supervisor:
             await anyio.sleep(RECONCILE_RETRY * self.min_interval / MIN_INTERVAL)
             async with self._reconciling:
                 try:
-                    found = await reconcile(self.client, self.ledger, intent)
+                    found = await reconcile(self._client(intent.tenant), self.ledger, intent)
                 except OutcomeUnknown:
                     continue
                 if found is None:
@@ -306,25 +343,26 @@ class Supervisor:
                     return
                 self.ledger.complete_intent(intent, found)
             log.info("intent %s: found its %s %s", intent.key, intent.kind, found.id)
-            self._track(found, kind=intent.kind, deadline=self._deadline_of(found.id))
+            self._track(found, kind=intent.kind, deadline=self._deadline_of(found.id), tenant=intent.tenant)
             return
 
     # --- following -----------------------------------------------------------------------------------------
 
-    def _track(self, prediction: Job, *, kind: str = "prediction", deadline: datetime | None = None) -> Tracked:
-        """Follow `prediction` (once); a state fresher than what is known replaces it."""
+    def _track(self, prediction: Job, *, kind: str = "prediction", deadline: datetime | None = None,
+               tenant: str = LOCAL_TENANT) -> Tracked:
+        """Follow `prediction` (once): poll it if this replica gets its lease, else watch the one that has it."""
         tracked = self._tracked.get(prediction.id) or self._finished.get(prediction.id)
         if tracked is not None:
             self._accept(tracked, prediction)
             return tracked
         now = anyio.current_time()
         tracked = Tracked(id=prediction.id, latest=prediction, since=now, fresh_at=now, polled_at=now, kind=kind,
-                          deadline=deadline)
+                          deadline=deadline, tenant=tenant, owned=self.coordination.claim(prediction.id))
         self._tracked[prediction.id] = tracked
         self._spawn(self._follow, tracked)
         return tracked
 
-    def _accept(self, tracked: Tracked, prediction: Job) -> bool:
+    def _accept(self, tracked: Tracked, prediction: Job, *, publish: bool = True) -> bool:
         """Take `prediction` as the latest state unless it is older than what is known (webhooks come out of order)."""
         current = tracked.latest
         if current.is_terminal and current.status:
@@ -339,6 +377,9 @@ class Supervisor:
         tracked.fresh_at = anyio.current_time()
         if changed_status or prediction.is_terminal:
             self.ledger.update(prediction)
+        if publish and self.coordination.shared:
+            self.coordination.publish({"type": "state", "id": tracked.id, "kind": tracked.kind,
+                                       "state": prediction.model_dump(mode="json", exclude_none=True)})
         tracked.notify()
         if prediction.is_terminal:
             tracked.woken.set()
@@ -346,20 +387,64 @@ class Supervisor:
 
     async def _follow(self, tracked: Tracked) -> None:
         try:
-            while not tracked.latest.is_terminal and tracked.problem is None:
-                if await self._due(tracked):
+            while tracked.problem is None:
+                if not tracked.owned:
+                    if tracked.remote_done:  # the replica that followed it kept its files
+                        tracked.files = self.ledger.files(tracked.id)
+                        break
+                    await self._watch_from_afar(tracked)
+                elif tracked.latest.is_terminal:
+                    await self._finish(tracked)
+                    break
+                elif await self._due(tracked):
                     await self._poll(tracked)
-            await self._finish(tracked)
         except Exception:  # a follower never takes the server down; the ledger still has the prediction
             log.exception("following %s failed", tracked.id)
             tracked.problem = tracked.problem or "the server stopped following it after an internal error"
         finally:
+            if tracked.owned:
+                self.coordination.release(tracked.id)
             tracked.done.set()
             tracked.notify()
             self._tracked.pop(tracked.id, None)
             self._finished[tracked.id] = tracked
             while len(self._finished) > KEEP_FINISHED:
                 self._finished.popitem(last=False)
+
+    async def _watch_from_afar(self, tracked: Tracked) -> None:
+        """Another replica follows it: wait for its news, and take over if its lease lapses (the replica died)."""
+        with anyio.move_on_after(self.coordination.lease_seconds):
+            await tracked.woken.wait()
+        if tracked.woken.is_set():
+            tracked.woken = anyio.Event()
+        if not tracked.remote_done and self.coordination.claim(tracked.id):
+            log.info("took over %s %s", tracked.kind, tracked.id)
+            tracked.owned = True
+            tracked.fresh_at = tracked.polled_at = -math.inf  # look at once: its holder may have died long ago
+
+    async def _on_event(self, event: dict[str, Any]) -> None:
+        """News from another replica about a prediction a call here may be waiting on."""
+        tracked = self._tracked.get(str(event.get("id")))
+        if tracked is None:
+            return
+        if event.get("type") == "state":
+            model = Training if tracked.kind == "training" else Prediction
+            self._accept(tracked, model.model_validate(event["state"]), publish=False)
+        elif event.get("type") == "done":
+            tracked.remote_done = True
+            tracked.woken.set()
+
+    async def _keep_leases(self) -> None:
+        """Renew the leases of what this replica follows; one lost to another replica is watched from then on."""
+        while True:
+            await anyio.sleep(self.coordination.lease_seconds / 3)
+            owned = [t.id for t in self._tracked.values() if t.owned]
+            for lost in self.coordination.renew(owned):
+                tracked = self._tracked.get(lost)
+                if tracked is not None:
+                    log.warning("lost the lease of %s to another replica", lost)
+                    tracked.owned = False
+                    tracked.woken.set()
 
     async def _due(self, tracked: Tracked) -> bool:
         """Sleep until the next poll is due (True), or until something changed that asks to look again (False)."""
@@ -372,7 +457,7 @@ class Supervisor:
                 tracked.woken = anyio.Event()
                 return False
         await self.pacer.acquire(urgent=tracked.watchers > 0)
-        return not tracked.latest.is_terminal
+        return tracked.owned and not tracked.latest.is_terminal
 
     def _interval(self, tracked: Tracked, now: float) -> float:
         """Seconds between polls; every figure scales with `min_interval` (a fast sandbox clock scales them down)."""
@@ -395,9 +480,9 @@ class Supervisor:
         try:
             if tracked.deadline is not None and datetime.now(UTC) >= tracked.deadline:
                 log.info("canceling %s %s: its lifetime is over", tracked.kind, tracked.id)
-                prediction = await self._fetch(tracked.kind, tracked.id, cancel=True)
+                prediction = await self._fetch(tracked.kind, tracked.id, tracked.tenant, cancel=True)
             else:
-                prediction = await self._fetch(tracked.kind, tracked.id)
+                prediction = await self._fetch(tracked.kind, tracked.id, tracked.tenant)
         except NotFoundError:
             tracked.problem = f"Replicate no longer knows this {tracked.kind} (404)"
             return
@@ -423,6 +508,8 @@ class Supervisor:
                 tracked.files = await self.keeper.keep(prediction)
             except Exception as exc:  # a file that cannot be saved is reported by the archive; the run still ended
                 log.warning("could not archive the outputs of %s: %s", tracked.id, type(exc).__name__)
+        if self.coordination.shared:
+            self.coordination.publish({"type": "done", "id": tracked.id})
 
     # --- streams -------------------------------------------------------------------------------------------
 
@@ -436,7 +523,7 @@ class Supervisor:
         """Text and logs as the model makes them, while a call watches; the final state still comes from a poll."""
         chunks = list(tracked.latest.output) if isinstance(tracked.latest.output, list) else []
         try:
-            async for event in self.client.stream_events(url):
+            async for event in self._client(tracked.tenant).stream_events(url):
                 if event.event == "output":
                     chunks.append(event.data)
                     update: dict[str, Any] = {"output": list(chunks)}
@@ -459,26 +546,42 @@ class Supervisor:
 
     # --- views for tool calls ------------------------------------------------------------------------------
 
-    def known(self, prediction_id: str) -> Tracked | None:
-        return self._tracked.get(prediction_id) or self._finished.get(prediction_id)
+    def known(self, prediction_id: str, tenant: str = LOCAL_TENANT) -> Tracked | None:
+        tracked = self._tracked.get(prediction_id) or self._finished.get(prediction_id)
+        return tracked if tracked is not None and tracked.tenant == tenant else None
 
-    async def observe(self, prediction: Job, *, kind: str = "prediction") -> Tracked:
-        """A state from outside the follower (a webhook, a tool's GET): take it, and follow if it is running."""
-        if self.ledger.get(prediction.id) is None:
-            self.ledger.record(prediction, model=prediction.model or "?", input={}, origin="observed", kind=kind)
-        return self._track(prediction, kind=kind, deadline=self._deadline_of(prediction.id))
+    def _guard(self, job_id: str, tenant: str, kind: str) -> None:
+        """Another tenant's id is answered as unknown; so is any id the server did not record, when tenants share
+        one Replicate token (Replicate itself would show it to them)."""
+        entry = self.ledger.get(job_id)
+        if (entry is not None and entry.tenant != tenant) or (entry is None and self.strict_tenancy):
+            raise NotYours(kind)
 
-    async def refresh(self, prediction_id: str, *, kind: str = "prediction") -> Tracked:
+    async def observe(self, prediction: Job, *, kind: str = "prediction", tenant: str | None = None) -> Tracked:
+        """A state from outside the follower (a webhook, a tool's GET): take it, and follow if it is running.
+
+        `tenant` None: whoever the ledger says it belongs to (a webhook carries no caller)."""
+        entry = self.ledger.get(prediction.id)
+        if entry is None:
+            tenant = tenant or LOCAL_TENANT
+            self.ledger.record(prediction, model=prediction.model or "?", input={}, origin="observed", kind=kind,
+                               tenant=tenant)
+        else:
+            tenant, kind = entry.tenant, entry.kind
+        return self._track(prediction, kind=kind, deadline=self._deadline_of(prediction.id), tenant=tenant)
+
+    async def refresh(self, prediction_id: str, *, kind: str = "prediction", tenant: str = LOCAL_TENANT) -> Tracked:
         """GET now (an agent asked), then the prediction is followed; a finished one has its files kept."""
-        tracked = await self.observe(await self._fetch(kind, prediction_id), kind=kind)
+        self._guard(prediction_id, tenant, kind)
+        tracked = await self.observe(await self._fetch(kind, prediction_id, tenant), kind=kind, tenant=tenant)
         if tracked.latest.is_terminal:
             await tracked.done.wait()
         return tracked
 
     async def wait(self, prediction_id: str, *, deadline: float, on_state: StateHook | None = None,
-                   kind: str = "prediction") -> Tracked:
+                   kind: str = "prediction", tenant: str = LOCAL_TENANT) -> Tracked:
         """Wait until the prediction ended and its files are kept, or until `deadline` (anyio clock)."""
-        tracked = self.known(prediction_id) or await self.refresh(prediction_id, kind=kind)
+        tracked = self.known(prediction_id, tenant) or await self.refresh(prediction_id, kind=kind, tenant=tenant)
         tracked.watchers += 1
         tracked.woken.set()  # a watcher shortens the interval: recompute it now
         self._maybe_stream(tracked)
@@ -497,13 +600,16 @@ class Supervisor:
         finally:
             tracked.watchers -= 1
 
-    async def cancel(self, prediction_id: str, *, kind: str = "prediction") -> Tracked:
-        return await self.observe(await self._fetch(kind, prediction_id, cancel=True), kind=kind)
+    async def cancel(self, prediction_id: str, *, kind: str = "prediction", tenant: str = LOCAL_TENANT) -> Tracked:
+        self._guard(prediction_id, tenant, kind)
+        return await self.observe(await self._fetch(kind, prediction_id, tenant, cancel=True), kind=kind,
+                                  tenant=tenant)
 
-    async def _fetch(self, kind: str, job_id: str, *, cancel: bool = False) -> Job:
+    async def _fetch(self, kind: str, job_id: str, tenant: str, *, cancel: bool = False) -> Job:
+        client = self._client(tenant)
         if kind == "training":
-            return await (self.client.cancel_training if cancel else self.client.get_training)(job_id)
-        return await (self.client.cancel_prediction if cancel else self.client.get_prediction)(job_id)
+            return await (client.cancel_training if cancel else client.get_training)(job_id)
+        return await (client.cancel_prediction if cancel else client.get_prediction)(job_id)
 
     def _deadline_of(self, job_id: str) -> datetime | None:
         entry = self.ledger.get(job_id)
@@ -515,15 +621,15 @@ class Supervisor:
         """The agent has the id now: it decides what happens to the prediction."""
         self.ledger.keep(prediction_id)
 
-    async def abandon(self, prediction_id: str) -> None:
+    async def abandon(self, prediction_id: str, *, tenant: str = LOCAL_TENANT) -> None:
         """The call that started it went away before handing out the id: cancel upstream, unless kept."""
         entry = self.ledger.get(prediction_id)
-        tracked = self.known(prediction_id)
+        tracked = self.known(prediction_id, tenant)
         if entry is None or entry.keep_running or (tracked is not None and tracked.latest.is_terminal):
             return
         with anyio.move_on_after(CLEANUP_SECONDS, shield=True):
             try:
-                await self.cancel(prediction_id)
+                await self.cancel(prediction_id, kind=entry.kind, tenant=entry.tenant)
                 log.info("canceled %s: the call that started it went away", prediction_id)
             except Exception as exc:  # cleanup must not mask the cancellation; its lifetime still bounds it
                 log.warning("could not cancel %s: %s", prediction_id, type(exc).__name__)
@@ -535,23 +641,31 @@ class Supervisor:
         for intent in self.ledger.unresolved_intents():
             try:
                 async with self._reconciling:
-                    found = await reconcile(self.client, self.ledger, intent)
+                    found = await reconcile(self._client(intent.tenant), self.ledger, intent)
                     if found is None:
                         self.ledger.settle_intent(intent.key, "not_created", "checked after a restart: none was created")
                         continue
                     self.ledger.complete_intent(intent, found)
-                self._track(found, kind=intent.kind, deadline=self._deadline_of(found.id))
+                self._track(found, kind=intent.kind, deadline=self._deadline_of(found.id), tenant=intent.tenant)
             except OutcomeUnknown:
                 self.ledger.settle_intent(intent.key, "unknown", "Replicate could not be asked after a restart")
                 self._spawn(self._reconcile_later, intent)
+        await self._adopt_orphans()
+
+    async def _adopt_orphans(self) -> None:
+        """Follow every unfinished or unarchived prediction of the ledger that no live replica holds."""
         for prediction_id in dict.fromkeys([*self.ledger.pending(), *self.ledger.unarchived()]):
-            if self.known(prediction_id) is None:
-                entry = self.ledger.get(prediction_id)
-                status = entry.status if entry is not None and entry.status != "succeeded" else "starting"
-                kind = entry.kind if entry is not None else "prediction"
-                stale = (Training if kind == "training" else Prediction)(id=prediction_id, status=status)
-                tracked = self._track(stale, kind=kind, deadline=self._deadline_of(prediction_id))
-                tracked.fresh_at = tracked.polled_at = -math.inf  # poll at once
+            if prediction_id in self._tracked or prediction_id in self._finished:
+                continue
+            if not self.coordination.claim(prediction_id):
+                continue
+            entry = self.ledger.get(prediction_id)
+            status = entry.status if entry is not None and entry.status != "succeeded" else "starting"
+            kind = entry.kind if entry is not None else "prediction"
+            stale = (Training if kind == "training" else Prediction)(id=prediction_id, status=status)
+            tracked = self._track(stale, kind=kind, deadline=self._deadline_of(prediction_id),
+                                  tenant=entry.tenant if entry is not None else LOCAL_TENANT)
+            tracked.fresh_at = tracked.polled_at = -math.inf  # poll at once
 
 
 def _keep_longer_text(polled: Prediction, streamed: Prediction) -> Prediction:
@@ -577,4 +691,4 @@ def _seconds_left(prediction: Prediction) -> float | None:
     return max(0.0, spent * (100 - percent) / percent) if spent > 0 else None
 
 
-__all__ = ["NotCreated", "OutcomeUnknown", "StartRequest", "Started", "Supervisor", "Tracked", "TrainingRequest"]
+__all__ = ["NotCreated", "NotYours", "OutcomeUnknown", "StartRequest", "Started", "Supervisor", "Tracked", "TrainingRequest"]

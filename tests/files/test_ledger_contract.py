@@ -45,7 +45,8 @@ def test_record_update_and_read_back(ledger):
     ledger.add_files("a", [archived(0)])
     assert ledger.unarchived() == [] and ledger.files("a") == [archived(0)]
     ledger.keep("a")
-    assert ledger.get("a").keep_running is True
+    ledger.set_deadline("a", "2026-12-01T11:00:00Z")
+    assert ledger.get("a").keep_running is True and ledger.get("a").deadline == "2026-12-01T11:00:00Z"
     ledger.update(p("a", "succeeded", output=None, data_removed=True))
     assert ledger.get("a").output == ["https://replicate.delivery/x/0.png"] and ledger.get("a").data_removed
 
@@ -76,3 +77,10 @@ def test_intents_from_open_to_settled(ledger):
     assert (settled.state, settled.prediction_id, settled.call, settled.tenant) == ("created", "made", "run_model#3",
                                                                                   "alice")
     assert ledger.intent(second.key).state == "not_created"
+
+
+def test_sealed_secrets(ledger):
+    assert ledger.get_secret("token:alice") is None
+    ledger.put_secret("token:alice", "gAAAA-sealed-1")
+    ledger.put_secret("token:alice", "gAAAA-sealed-2")
+    assert ledger.get_secret("token:alice") == "gAAAA-sealed-2"
