@@ -1,6 +1,7 @@
 """The tools. Each is thin: resolve, check, delegate to runs/ and files/, render."""
 
 # No `from __future__ import annotations`: the SDK reads these signatures at registration.
+import difflib
 import json
 import math
 from contextlib import asynccontextmanager
@@ -15,8 +16,10 @@ from pydantic import Field
 
 from replicate_mcp.api import NotFoundError, ReplicateError
 from replicate_mcp.config import parse_duration
-from replicate_mcp.runs import ProgressTracker, StartRequest, Target, Tracked
-from replicate_mcp.runs.refs import FORMS
+from replicate_mcp.files import FileAccessError
+from replicate_mcp.files.inputs import MAX_UPLOAD_BYTES, human_size
+from replicate_mcp.runs import BadReference, ProgressTracker, StartRequest, Target, Tracked
+from replicate_mcp.runs.refs import FORMS, check_prediction_id, check_slug, parse_ref, shown
 from replicate_mcp.schema import compact_summary, validate_input
 from replicate_mcp.server import results as r
 from replicate_mcp.server.content import bounded_result, wait_content
@@ -34,6 +37,7 @@ LifetimeArg = Annotated[
     str | float | None, Field(description="Lifetime ('90s', '10m', '1h'); Replicate cancels it after. Default 15m")
 ]
 KeepArg = Annotated[bool, Field(description="Keep it running if this call is canceled or the client goes away")]
+ImagesArg = Annotated[bool, Field(description="Attach image previews (false: paths and links only)")]
 
 READ = ToolAnnotations(readOnlyHint=True, openWorldHint=True)
 CREATE = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=True)
@@ -56,11 +60,45 @@ def _report(ctx: Context):
 
 
 async def _target(svc: Services, model: str) -> Target:
-    target = await svc.resolver.resolve(model)
-    if not svc.settings.model_allowed(target.slug):
+    try:
+        target = await svc.resolver.resolve(model)
+    except NotFoundError:
+        raise ToolError(await _not_found(svc, model)) from None
+    if not _allowed(svc, target):
         allowed = ", ".join(svc.settings.allow_models)
         raise ToolError(f"{target.slug} is not allowed on this server (allowed: {allowed}); ask the user to add it to --allow-models")
     return target
+
+
+def _allowed(svc: Services, target: Target) -> bool:
+    """A deployment is allowed by its own name (deployments/owner/name or deployments/owner/*) or by its model's."""
+    if not target.slug.startswith("deployments/"):
+        return svc.settings.model_allowed(target.slug)
+    owner = target.slug.split("/")[1]
+    names = {target.slug.lower(), f"deployments/{owner}/*".lower(), "deployments/*"}
+    return any(p.lower() in names for p in svc.settings.allow_models) or (
+        target.model is not None and svc.settings.model_allowed(target.model))
+
+
+async def _not_found(svc: Services, model: str) -> str:
+    """What was not found, and the nearest model names Replicate's search knows."""
+    ref = parse_ref(model)
+    if ref.deployment:
+        return (f"No deployment {ref.slug} on this Replicate account (deployments are named owner/deployment-name). "
+                "Check the name on https://replicate.com/deployments, or run the model by owner/name.")
+    if ref.slug is not None and ref.version:
+        return (f"{ref.slug} has no version {ref.version[:12]}… (or the model does not exist). "
+                f"Leave the version out to run its latest: {ref.slug}")
+    names: list[str] = []
+    try:
+        found = await svc.client.search(ref.name.replace("-", " ").replace("_", " "), limit=20)
+        names = [_hit_from_search(m).model for m in found.models]
+    except Exception:  # noqa: BLE001 - a suggestion is a courtesy; the not-found message stands without it
+        pass
+    close = difflib.get_close_matches(ref.slug.lower(), [n.lower() for n in names], n=3, cutoff=0.5)
+    nearest = [n for n in names if n.lower() in close]
+    hint = f"did you mean {', '.join(nearest)}?" if nearest else "search_models finds models by what they do"
+    return f"No model named {ref.slug} on Replicate; {hint}"
 
 
 def _parse_input(input: Any) -> dict[str, Any]:
@@ -88,6 +126,28 @@ def _mask_local_files(target: Target, input: dict[str, Any]) -> dict[str, Any]:
         elif isinstance(value, list):
             masked[name] = [LOCAL_PLACEHOLDER if _is_local(v) else v for v in value]
     return masked
+
+
+def _local_file_problems(svc: Services, target: Target, given: dict[str, Any]) -> list[r.Problem]:
+    """The checks run_model applies to a local path, made now: allowed folder, no links, readable, not too large."""
+    problems = []
+    for name in sorted(target.schema.file_fields & given.keys()):
+        value = given[name]
+        values = value if isinstance(value, list) else [value]
+        for i, item in enumerate(values):
+            if not _is_local(item):
+                continue
+            field = f"{name}[{i}]" if isinstance(value, list) else name
+            try:
+                with svc.inputs.policy.open(item) as local:
+                    size = local.size
+            except FileAccessError as exc:
+                problems.append(r.Problem(field=field, message=f"`{field}`: {exc}"))
+                continue
+            if size > MAX_UPLOAD_BYTES:
+                problems.append(r.Problem(field=field, message=f"`{field}`: {shown(item)} is {human_size(size)}: the "
+                                          "Files API takes at most 100 MB; pass an https URL to the file instead"))
+    return problems
 
 
 def _check(target: Target, input: Any):
@@ -183,7 +243,12 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         except Exception:
             page = await svc.client.search_models(query)
             hits, collections = [_hit(m) for m in page.results][:limit], None
-        return bounded_result(r.SearchResult(models=hits, collections=collections), svc.settings.max_response_chars)
+        notes = None
+        if not hits:
+            notes = [f"no model matched {shown(query)}: try fewer or more general words for what the model does "
+                     "('image generation', 'speech to text'), or list_collections for curated lists"]
+        result = r.SearchResult(models=hits, collections=collections, notes=notes)
+        return bounded_result(result, svc.settings.max_response_chars)
 
     @server.tool(annotations=READ)
     @tool_errors
@@ -194,7 +259,10 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         """Curated collections of models; with a slug, that collection's models."""
         svc = services(ctx)
         if slug:
-            c = await svc.client.get_collection(slug)
+            try:
+                c = await svc.client.get_collection(check_slug(slug, "slug"))
+            except NotFoundError:
+                raise ToolError(f"No collection {shown(slug)}; list_collections with no slug lists them all") from None
             models = [_hit(m) for m in (c.models or [])]
             result = r.CollectionsResult(slug=c.slug, name=c.name, description=_first_line(c.description), models=models)
         else:
@@ -209,7 +277,7 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         """A model's card: inputs (name type default range; * = required), output kind, example input."""
         svc = services(ctx)
         target = await _target(svc, model)
-        info = await svc.resolver.model(*target.slug.split("/", 1))
+        info = await svc.resolver.model(*(target.model or target.slug).split("/", 1))
         card = r.ModelCard(
             model=target.slug,
             description=info.description,
@@ -229,12 +297,14 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         svc = services(ctx)
         target = await _target(svc, model)
         verdict = _check(target, input)
+        errors = [r.Problem(**e.model_dump()) for e in verdict.errors]
+        errors += await anyio.to_thread.run_sync(_local_file_problems, svc, target, _parse_input(input))
         report = r.ValidationReport(
             model=target.slug,
-            valid=verdict.valid,
-            errors=[r.Problem(**e.model_dump()) for e in verdict.errors] or None,
+            valid=not errors,
+            errors=errors or None,
             coercions=verdict.coercions or None,
-            normalized_input=verdict.normalized if verdict.valid else None,
+            normalized_input=verdict.normalized if not errors else None,
         )
         return bounded_result(report, svc.settings.max_response_chars)
 
@@ -247,7 +317,7 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
     @tool_errors
     async def run_model(
         model: ModelArg, input: InputArg, ctx: Context, wait_seconds: WaitArg = None,
-        cancel_after: LifetimeArg = None, keep_running: KeepArg = False,
+        cancel_after: LifetimeArg = None, keep_running: KeepArg = False, images: ImagesArg = True,
     ) -> Annotated[CallToolResult, r.PredictionResult]:
         """Validate, run and wait (with progress). Returns outputs (text, saved files, image previews), or a handle if still running."""
         svc = services(ctx)
@@ -273,7 +343,7 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         prediction = tracked.latest
         hint = None if prediction.is_terminal else WAIT_HINT
         return await _render(svc, tracked, logs=1_000 if prediction.status == "failed" else 0, hint=hint,
-                             notes=[*notes, *started.notes])
+                             notes=[*notes, *started.notes], images=images)
 
     @server.tool(annotations=CREATE)
     @tool_errors
@@ -302,7 +372,7 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
     async def cancel_prediction(id: IdArg, ctx: Context) -> Annotated[CallToolResult, r.PredictionResult]:
         """Cancel a running prediction; returns its final state."""
         svc = services(ctx)
-        tracked = await svc.supervisor.cancel(id)
+        tracked = await _known(svc.supervisor.cancel, id)
         if not tracked.latest.is_terminal:
             tracked = await svc.supervisor.wait(id, deadline=anyio.current_time() + 5)
         return await _render(svc, tracked)
@@ -326,12 +396,13 @@ def _register_reading(server: MCPServer) -> None:
         id: IdArg,
         ctx: Context,
         logs_chars: Annotated[int, Field(ge=0, le=15_000, description="How much of the logs' end to show")] = 1_000,
+        images: ImagesArg = True,
     ) -> Annotated[CallToolResult, r.PredictionResult]:
         """A prediction's status, output (text joined, files saved locally), error, logs tail and metrics."""
         svc = services(ctx)
-        tracked = await svc.supervisor.refresh(id)
+        tracked = await _known(svc.supervisor.refresh, id)
         hint = None if tracked.latest.is_terminal else "wait_for_prediction with this id"
-        return await _render(svc, tracked, logs=logs_chars, hint=hint)
+        return await _render(svc, tracked, logs=logs_chars, hint=hint, images=images)
 
     @server.tool(annotations=READ)
     @tool_errors
@@ -339,6 +410,7 @@ def _register_reading(server: MCPServer) -> None:
         ids: Annotated[str | list[str], Field(description="One prediction id or a list")],
         ctx: Context,
         wait_seconds: WaitArg = None,
+        images: ImagesArg = True,
     ) -> Annotated[CallToolResult, r.WaitResult]:
         """Wait (with progress) for predictions; returns finished ones and handles of those still running."""
         svc = services(ctx)
@@ -352,10 +424,11 @@ def _register_reading(server: MCPServer) -> None:
         async def one(prediction_id: str) -> None:
             single = tracker.update if len(wanted) == 1 else None
             try:
+                check_prediction_id(prediction_id)
                 found[prediction_id] = await svc.supervisor.wait(prediction_id, deadline=deadline, on_state=single)
             except NotFoundError:
                 found[prediction_id] = "no prediction has this id; list_predictions shows recent ones"
-            except ReplicateError as exc:
+            except (ReplicateError, BadReference) as exc:
                 found[prediction_id] = explain(exc)
             if len(wanted) > 1:
                 done = sum(1 for t in found.values() if not isinstance(t, Tracked) or t.done.is_set())
@@ -365,7 +438,7 @@ def _register_reading(server: MCPServer) -> None:
         async with anyio.create_task_group() as group:
             for prediction_id in wanted:
                 group.start_soon(one, prediction_id)
-        return await _wait_result(svc, [found[i] for i in wanted], wanted)
+        return await _wait_result(svc, [found[i] for i in wanted], wanted, images=images)
 
     @server.tool(annotations=READ)
     @tool_errors
@@ -383,7 +456,7 @@ def _register_reading(server: MCPServer) -> None:
         return bounded_result(r.PredictionList(predictions=items, next_cursor=page.next), svc.settings.max_response_chars)
 
 
-async def _wait_result(svc: Services, found: list[Tracked | str], ids: list[str]) -> CallToolResult:
+async def _wait_result(svc: Services, found: list[Tracked | str], ids: list[str], *, images: bool = True) -> CallToolResult:
     """Finished predictions in full while they fit the cap; any beyond it are named by id, never dropped."""
     cap = svc.settings.max_response_chars
     many = len(found) > 10
@@ -413,7 +486,16 @@ async def _wait_result(svc: Services, found: list[Tracked | str], ids: list[str]
         unshown.insert(0, result.finished.pop().id)
     shown = {item.id for item in result.finished}
     files = {key: value for key, value in files.items() if key in shown}
-    return await wait_content(result, files, inline_images=svc.settings.inline_images, limit=cap)
+    return await wait_content(result, files, inline_images=svc.settings.inline_images and images, limit=cap)
+
+
+async def _known(action, prediction_id: str) -> Tracked:
+    """`action(prediction_id)` for a well-formed id; a clear error when Replicate has no such prediction."""
+    try:
+        return await action(check_prediction_id(prediction_id))
+    except NotFoundError:
+        raise ToolError(f"Not found: no prediction has id {shown(prediction_id)} on this account; "
+                        "list_predictions shows recent ones") from None
 
 
 def _wait_hint(running: list, unshown: list[str]) -> str | None:
