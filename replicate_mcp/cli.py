@@ -27,6 +27,20 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     add("--allow-unauthenticated", action="store_true", default=None,
         help="HTTP: serve a non-loopback --host without REPLICATE_MCP_HTTP_TOKEN (unsafe) "
              "[REPLICATE_MCP_ALLOW_UNAUTHENTICATED]")
+    add("--auth", choices=["none", "replicate-token", "oauth"],
+        help="HTTP: who may call. replicate-token: each user sends their own Replicate token as the bearer; "
+             "oauth: access tokens (JWT) of the team's identity provider, models run with REPLICATE_API_TOKEN "
+             "[REPLICATE_MCP_AUTH]")
+    add("--auth-cache-ttl", type=float, metavar="SECONDS",
+        help="--auth replicate-token: seconds a checked token is trusted before GET /v1/account again (300) "
+             "[REPLICATE_MCP_AUTH_CACHE_TTL]")
+    add("--oauth-issuer", metavar="URL", help="--auth oauth: the issuer (iss) of access tokens [REPLICATE_MCP_OAUTH_ISSUER]")
+    add("--oauth-audience", metavar="AUD",
+        help="--auth oauth: the audience (aud) tokens must carry (default PUBLIC_URL/mcp) [REPLICATE_MCP_OAUTH_AUDIENCE]")
+    add("--oauth-jwks-url", metavar="URL",
+        help="--auth oauth: the issuer's signing keys (default: jwks_uri from its metadata) [REPLICATE_MCP_OAUTH_JWKS_URL]")
+    add("--oauth-scopes", metavar="LIST",
+        help="--auth oauth: comma-separated scopes every token must hold [REPLICATE_MCP_OAUTH_SCOPES]")
     add("--sandbox", action="store_true", default=None,
         help="serve against an embedded local sandbox API: no token, no cost [REPLICATE_MCP_SANDBOX]")
     add("--sandbox-time-scale", type=float,
@@ -58,7 +72,23 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="requests a second the server may spend following predictions (10, at most 50) [REPLICATE_MCP_POLL_RATE]")
     add("--poll-interval", type=float,
         help="seconds between two polls of one prediction (2; below 2 only against a sandbox) [REPLICATE_MCP_POLL_INTERVAL]")
+    add("--state", metavar="URL",
+        help="where the ledger, leases and events live: redis://host:port/db to share them between replicas "
+             "(default: SQLite in the data folder) [REPLICATE_MCP_STATE]")
+    add("--archive-to", metavar="URL",
+        help="s3://bucket/prefix: keep output files in an S3-compatible store (credentials from AWS_* variables) "
+             "[REPLICATE_MCP_ARCHIVE_TO]")
     add("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="stderr log level [REPLICATE_MCP_LOG_LEVEL]")
+    add("--toolsets", metavar="LIST",
+        help="comma-separated tool groups: core (default), training, deployments, account, all [REPLICATE_MCP_TOOLSETS]")
+    add("--max-cost-per-run", metavar="USD", type=float,
+        help="refuse a run whose estimated cost is above this [REPLICATE_MCP_MAX_COST_PER_RUN]")
+    add("--budget", metavar="USD", type=float,
+        help="cap on the estimated spend of this server process; runs past it are refused [REPLICATE_MCP_BUDGET]")
+    add("--confirm-above", metavar="USD", type=float,
+        help="ask the user (MCP elicitation) before a run estimated above this [REPLICATE_MCP_CONFIRM_ABOVE]")
+    add("--docs-url", metavar="URL",
+        help="where Replicate's Markdown docs are read (https://replicate.com) [REPLICATE_MCP_DOCS_URL]")
 
 
 def _sandbox_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,6 +100,8 @@ def _sandbox_arguments(parser: argparse.ArgumentParser) -> None:
     add("--cold-boot", type=float, default=1.0, help="model seconds a prediction spends starting")
     add("--data-retention", type=float, default=3600.0, help="model seconds before inputs/outputs are removed")
     add("--token", help="accept only this token (default: any token starting with r8_)")
+    add("--account", action="append", default=[], metavar="TOKEN=USERNAME",
+        help="the account a token belongs to (default: user-<hash of the token>); repeatable")
     add("--allow-insecure-webhooks", action="store_true",
         help="accept and deliver plain http:// webhook URLs (like Replicate, https:// only by default)")
     add("--catalog", action="append", type=Path, default=[], metavar="FILE",
@@ -127,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _run_server(args: argparse.Namespace) -> None:
-    lists = ("allow_models", "allowed_hosts", "allowed_origins")
+    lists = ("allow_models", "allowed_hosts", "allowed_origins", "oauth_scopes", "toolsets")
     overrides = {k: v for k, v in vars(args).items() if k not in ("command", "allow_dir", *lists)}
     for name in lists:
         if getattr(args, name):
@@ -149,7 +181,11 @@ def _run_sandbox(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     if args.time_scale <= 0:
         sys.exit("replicate-mcp sandbox: --time-scale must be greater than 0")
+    accounts = dict(item.split("=", 1) for item in args.account if "=" in item)
+    if len(accounts) != len(args.account):
+        sys.exit("replicate-mcp sandbox: --account takes TOKEN=USERNAME, e.g. --account r8_alice=alice")
     config = SandboxConfig(
+        accounts=accounts,
         time_scale=args.time_scale,
         seed=args.seed,
         cold_boot=args.cold_boot,

@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 DEFAULT_BASE_URL = "https://api.replicate.com/v1"
 SANDBOX_TOKEN = "r8_sandbox_local_token"
+TOOLSETS = ("core", "training", "deployments", "account")
+DOCS_URL = "https://replicate.com"
 MODEL_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*/(\*|[a-z0-9][a-z0-9._-]*)$", re.IGNORECASE)
 
 
@@ -43,6 +45,12 @@ class Settings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     http_token: SecretStr | None = None
+    auth: Literal["none", "replicate-token", "oauth"] = "none"
+    auth_cache_ttl: float = Field(300.0, ge=0, le=86_400)
+    oauth_issuer: str | None = None
+    oauth_audience: str | None = None
+    oauth_jwks_url: str | None = None
+    oauth_scopes: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
     allow_unauthenticated: bool = False
@@ -61,7 +69,47 @@ class Settings(BaseModel):
     public_url: str | None = None
     poll_rate: float = Field(10.0, gt=0, le=50)
     poll_interval: float | None = Field(None, ge=0.01)
+    state: str | None = None          # None: SQLite in the data folder; redis://… to share with other replicas
+    archive_to: str | None = None     # None: the output folder; s3://bucket/prefix for an object store
+    state_key: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    toolsets: tuple[str, ...] = ("core",)
+    max_cost_per_run: float | None = Field(None, gt=0)
+    budget: float | None = Field(None, gt=0)
+    confirm_above: float | None = Field(None, ge=0)
+    docs_url: str | None = None
+
+    @field_validator("toolsets")
+    @classmethod
+    def _check_toolsets(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        chosen: list[str] = []
+        for name in (n.strip().lower() for n in names):
+            if name == "all":
+                chosen += TOOLSETS
+            elif name in TOOLSETS:
+                chosen.append(name)
+            else:
+                raise ValueError(f"'{name}' is not a toolset; choose from {', '.join(TOOLSETS)}, all")
+        return tuple(dict.fromkeys(chosen)) or ("core",)
+
+    @field_validator("docs_url")
+    @classmethod
+    def _check_docs_url(cls, url: str | None) -> str | None:
+        if url is None or not url.strip():
+            return None
+        url = url.strip().rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"'{url}' is not an http(s) URL")
+        return url
+
+    @property
+    def docs_base(self) -> str:
+        """Where Replicate's Markdown docs live: the setting, else the API's own host for a sandbox or a local API."""
+        if self.docs_url:
+            return self.docs_url
+        if self.base_url != DEFAULT_BASE_URL:
+            return self.base_url.removesuffix("/v1")
+        return DOCS_URL
 
     @field_validator("allow_models")
     @classmethod
@@ -75,6 +123,24 @@ class Settings(BaseModel):
     @classmethod
     def _duration(cls, value: object) -> object:
         return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("state")
+    @classmethod
+    def _check_state(cls, url: str | None) -> str | None:
+        if url is None or not url.strip():
+            return None
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"'{url}' is not a redis:// (or rediss://) URL; leave it out for the embedded SQLite ledger")
+        return url.strip()
+
+    @field_validator("archive_to")
+    @classmethod
+    def _check_archive_to(cls, url: str | None) -> str | None:
+        if url is None or not url.strip():
+            return None
+        if not url.startswith("s3://") or len(url) <= len("s3://"):
+            raise ValueError(f"'{url}' is not s3://bucket/prefix; leave it out to keep files in the output folder")
+        return url.strip().rstrip("/")
 
     @field_validator("public_url")
     @classmethod
@@ -122,14 +188,62 @@ class Settings(BaseModel):
 
     def exposure_problem(self) -> str | None:
         """Why serving HTTP with these settings is refused, or None: no token on an address others can reach."""
-        if self.transport != "http" or self.loopback_host or self.http_token is not None or self.allow_unauthenticated:
+        if self.transport != "http" or self.loopback_host or self.protected or self.allow_unauthenticated:
             return None
         return (
             f"--host {self.host} serves the MCP endpoint to other machines, and no token protects it: anyone who "
             "can reach it could run paid models on your account. Set REPLICATE_MCP_HTTP_TOKEN to a long random "
-            "secret (clients then send Authorization: Bearer <token>), or bind --host 127.0.0.1; "
+            "secret (clients then send Authorization: Bearer <token>), or use --auth replicate-token or --auth oauth "
+            "(each user signs in), or bind --host 127.0.0.1; "
             "--allow-unauthenticated (REPLICATE_MCP_ALLOW_UNAUTHENTICATED=1) serves without a token anyway"
         )
+
+    @property
+    def protected(self) -> bool:
+        """Whether every MCP request must carry a credential: the shared HTTP token or an --auth mode."""
+        return self.http_token is not None or self.auth != "none"
+
+    @property
+    def resource_url(self) -> str:
+        """The MCP endpoint as clients reach it: the OAuth resource identifier and the server card's URL."""
+        if self.public_url:
+            return f"{self.public_url}/mcp"
+        host = f"[{self.host.strip('[]')}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/mcp"
+
+    def auth_problem(self) -> str | None:
+        """Why this --auth mode cannot serve with these settings, or None."""
+        if self.auth == "none":
+            return None
+        if self.transport != "http":
+            return (f"--auth {self.auth} / REPLICATE_MCP_AUTH protects an HTTP endpoint shared by several people; over "
+                    "stdio the client that starts the server is its only user. Add --transport http, or drop --auth "
+                    "and set REPLICATE_API_TOKEN")
+        if self.http_token is not None:
+            return (f"REPLICATE_MCP_HTTP_TOKEN and --auth {self.auth} both decide who may call; use one. With --auth "
+                    "each caller brings its own credential: unset REPLICATE_MCP_HTTP_TOKEN")
+        if self.auth == "oauth":
+            missing = [flag for flag, value in (("--oauth-issuer / REPLICATE_MCP_OAUTH_ISSUER", self.oauth_issuer),
+                                                ("--oauth-audience / REPLICATE_MCP_OAUTH_AUDIENCE", self.oauth_audience))
+                       if not value]
+            if missing:
+                return ("--auth oauth needs " + " and ".join(missing) + ": the identity provider's issuer URL and the "
+                        "audience its access tokens carry for this server (--public-url makes the audience default to "
+                        "PUBLIC_URL/mcp)")
+            if self.token is None and not self.sandbox:
+                return ("--auth oauth runs every user's models with the team's Replicate account: set "
+                        "REPLICATE_API_TOKEN (or use --auth replicate-token, where each user sends their own)")
+        return None
+
+    @field_validator("oauth_issuer", "oauth_jwks_url")
+    @classmethod
+    def _check_oauth_url(cls, url: str | None) -> str | None:
+        if url is None or not url.strip():
+            return None
+        url = url.strip()
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"'{url}' is not an http(s) URL")
+        return url
 
     @property
     def effective_wait(self) -> float:
@@ -153,6 +267,12 @@ ENVIRONMENT = {
     "host": ("REPLICATE_MCP_HOST", "--host"),
     "port": ("REPLICATE_MCP_PORT", "--port"),
     "http_token": ("REPLICATE_MCP_HTTP_TOKEN", None),
+    "auth": ("REPLICATE_MCP_AUTH", "--auth"),
+    "auth_cache_ttl": ("REPLICATE_MCP_AUTH_CACHE_TTL", "--auth-cache-ttl"),
+    "oauth_issuer": ("REPLICATE_MCP_OAUTH_ISSUER", "--oauth-issuer"),
+    "oauth_audience": ("REPLICATE_MCP_OAUTH_AUDIENCE", "--oauth-audience"),
+    "oauth_jwks_url": ("REPLICATE_MCP_OAUTH_JWKS_URL", "--oauth-jwks-url"),
+    "oauth_scopes": ("REPLICATE_MCP_OAUTH_SCOPES", "--oauth-scopes"),
     "allowed_hosts": ("REPLICATE_MCP_ALLOWED_HOSTS", "--allowed-hosts"),
     "allowed_origins": ("REPLICATE_MCP_ALLOWED_ORIGINS", "--allowed-origins"),
     "allow_unauthenticated": ("REPLICATE_MCP_ALLOW_UNAUTHENTICATED", "--allow-unauthenticated"),
@@ -171,7 +291,15 @@ ENVIRONMENT = {
     "public_url": ("REPLICATE_MCP_PUBLIC_URL", "--public-url"),
     "poll_rate": ("REPLICATE_MCP_POLL_RATE", "--poll-rate"),
     "poll_interval": ("REPLICATE_MCP_POLL_INTERVAL", "--poll-interval"),
+    "state": ("REPLICATE_MCP_STATE", "--state"),
+    "archive_to": ("REPLICATE_MCP_ARCHIVE_TO", "--archive-to"),
+    "state_key": ("REPLICATE_MCP_STATE_KEY", None),
     "log_level": ("REPLICATE_MCP_LOG_LEVEL", "--log-level"),
+    "toolsets": ("REPLICATE_MCP_TOOLSETS", "--toolsets"),
+    "max_cost_per_run": ("REPLICATE_MCP_MAX_COST_PER_RUN", "--max-cost-per-run"),
+    "budget": ("REPLICATE_MCP_BUDGET", "--budget"),
+    "confirm_above": ("REPLICATE_MCP_CONFIRM_ABOVE", "--confirm-above"),
+    "docs_url": ("REPLICATE_MCP_DOCS_URL", "--docs-url"),
 }
 BOOLEAN_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
@@ -186,7 +314,7 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, object]:
             if raw.lower() not in BOOLEAN_WORDS:
                 raise ConfigError(f"{variable}={raw!r} is not a boolean; use 1/0, true/false, yes/no or on/off")
             values[name] = BOOLEAN_WORDS[raw.lower()]
-        elif name in ("allow_models", "allowed_hosts", "allowed_origins"):
+        elif name in ("allow_models", "allowed_hosts", "allowed_origins", "oauth_scopes", "toolsets"):
             values[name] = tuple(p.strip() for p in raw.split(",") if p.strip())
         elif name == "allow_dirs":
             values[name] = tuple(Path(p) for p in raw.split(os.pathsep) if p.strip())
@@ -214,7 +342,9 @@ def load_settings(overrides: Mapping[str, object] | None = None, env: Mapping[st
             and settings.base_url == DEFAULT_BASE_URL:
         raise ConfigError("--poll-interval / REPLICATE_MCP_POLL_INTERVAL below 2 seconds is only for a local sandbox; "
                           "Replicate's API is polled at most every 2 s per prediction")
-    problem = settings.exposure_problem()
+    if settings.auth == "oauth" and not settings.oauth_audience and settings.public_url:
+        settings = settings.model_copy(update={"oauth_audience": settings.resource_url})
+    problem = settings.auth_problem() or settings.exposure_problem()
     if problem:
         raise ConfigError(problem)
     if settings.wait_seconds > settings.max_wait:

@@ -17,8 +17,10 @@ from replicate_mcp import __version__
 from replicate_mcp.api import Prediction
 from replicate_mcp.config import ConfigError, Settings
 from replicate_mcp.schema import compact_summary
+from replicate_mcp.server.auth import auth_parts
 from replicate_mcp.server.compact import compact_schema
-from replicate_mcp.server.http_security import require_bearer, transport_security
+from replicate_mcp.server.http_security import explain_unauthorized, require_bearer, transport_security
+from replicate_mcp.server.operations import ReadinessCheck, standard_checks, with_operations
 from replicate_mcp.server.services import Services, open_services
 from replicate_mcp.server.tasks import PredictionTasks
 from replicate_mcp.server.tools import register_tools
@@ -51,6 +53,7 @@ class ReplicateMCPServer(MCPServer):
     `services` is the lifespan's state, for the HTTP routes beside MCP (the webhook receiver)."""
 
     services: Services | None = None
+    readiness_checks: list[ReadinessCheck]  # /readyz asks each; more engines, more checks
 
     def live_services(self) -> Services:
         if self.services is None:
@@ -81,8 +84,14 @@ def create_server(settings: Settings, *, base_url: str | None = None, tasks: Pre
             finally:
                 server.services = None
 
+    def api_base() -> str:  # the Replicate API this server uses: with --sandbox, known once running
+        return server.services.client.base_url if server.services else base_url or settings.base_url
+
+    token_verifier, auth = auth_parts(settings, api_base)
     server = ReplicateMCPServer(
         "replicate",
+        token_verifier=token_verifier,
+        auth=auth,
         instructions=INSTRUCTIONS,
         version=__version__,
         website_url="https://replicate.com",
@@ -91,6 +100,7 @@ def create_server(settings: Settings, *, base_url: str | None = None, tasks: Pre
         extensions=[tasks := tasks or PredictionTasks()],
     )
     tasks.mount(server)
+    server.readiness_checks = standard_checks(lambda: server.services)
     register_tools(server, read_only=settings.read_only)
     _register_resources(server)
     _compact_tool_schemas(server)
@@ -150,12 +160,15 @@ def _register_resources(server: MCPServer) -> None:
 
 
 def http_app(server: MCPServer, settings: Settings):
-    """The streamable-HTTP ASGI app: explicit Host/Origin allow-lists, and the bearer token when one is set."""
-    problem = settings.exposure_problem()
+    """The streamable-HTTP ASGI app: explicit Host/Origin allow-lists, the --auth mode or the shared bearer token;
+    operations endpoints (/healthz, /readyz, /mcp/server-card) and webhooks beside it, outside the credential check."""
+    problem = settings.auth_problem() or settings.exposure_problem()
     if problem:
         raise ConfigError(problem)
     app = server.streamable_http_app(transport_security=transport_security(settings), json_response=False)
-    if settings.http_token is not None:
+    if settings.auth != "none":
+        app = explain_unauthorized(app, settings.auth)
+    elif settings.http_token is not None:
         app = require_bearer(app, settings.http_token.get_secret_value())
     elif not settings.loopback_host:
         log.warning(
@@ -165,7 +178,7 @@ def http_app(server: MCPServer, settings: Settings):
         )
     if settings.webhook_url is not None and isinstance(server, ReplicateMCPServer):
         app = _with_webhooks(app, server)
-    return app
+    return with_operations(app, settings, getattr(server, "readiness_checks", []))
 
 
 def _with_webhooks(app: Any, server: ReplicateMCPServer) -> Any:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
 
 from mcp.server.transport_security import TransportSecuritySettings
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from replicate_mcp.config import Settings
 
@@ -68,6 +69,42 @@ def require_bearer(app: ASGIApp, token: str) -> ASGIApp:
         await app(scope, receive, send)
 
     return guarded
+
+
+AUTH_HELP = {
+    "replicate-token": "send your own Replicate API token as the header Authorization: Bearer r8_... (create one at "
+                       "https://replicate.com/account/api-tokens); a token Replicate refuses is refused here",
+    "oauth": "sign in with your team's identity provider and send its access token as Authorization: Bearer "
+             "<token>; the WWW-Authenticate header's resource_metadata URL names the provider. Expired tokens and "
+             "tokens issued for another audience are refused",
+}
+
+
+def explain_unauthorized(app: ASGIApp, mode: str) -> ASGIApp:
+    """The SDK's 401 for `--auth <mode>` with a body that says what to send; its WWW-Authenticate header is kept."""
+    body = json.dumps({"error": "invalid_token", "error_description": "no valid credential: " + AUTH_HELP[mode]}).encode()
+
+    async def explained(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        replacing = False
+
+        async def sending(message: Message) -> None:
+            nonlocal replacing
+            if message["type"] == "http.response.start" and message["status"] == 401:
+                replacing = True
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"content-length"]
+                message = {**message, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
+            elif message["type"] == "http.response.body" and replacing:
+                if message.get("more_body"):
+                    return
+                message = {"type": "http.response.body", "body": body}
+            await send(message)
+
+        await app(scope, receive, sending)
+
+    return explained
 
 
 def _bearer_matches(scope: Scope, expected: bytes) -> bool:
