@@ -1,4 +1,9 @@
-"""Small previews of image files, small enough to hand to an agent inline."""
+"""Small previews of image files, small enough to hand to an agent inline.
+
+`stored_preview` makes a file's preview once and keeps it beside the file (a hidden `.<name>.preview.<ext>`,
+never offered as an input), so showing a prediction again reads a few kilobytes instead of decoding the image.
+A preview is never larger than the file: a small enough original is sent as it is.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,47 @@ SMALL_PNG_PIXELS = 256 * 256
 # Decoded, most modes take 4 bytes a pixel: 12 M pixels (4000 x 3000) is 48 MB, nearly all of one preview's memory.
 MAX_DECODED_PIXELS = 12_000_000
 STRIP_PIXELS = 1 << 18  # rows converted and reduced at a time
+
+
+INLINE_MIMES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
+_EXTENSION_MIMES = {ext: mime for mime, ext in INLINE_MIMES.items()}
+
+
+def _preview_name(path: Path, tag: str) -> Path:
+    return path.with_name(f".{path.name}.preview.{tag}")
+
+
+def stored_preview(path: Path, mime: str | None, *, max_bytes: int = 200_000) -> tuple[bytes, str] | None:
+    """(bytes, mime) to show for the image at `path`: its kept preview, made and kept the first time."""
+    for tag in (*_EXTENSION_MIMES, "original", "none"):
+        kept = _preview_name(path, tag)
+        if kept.is_file():
+            if tag == "none":
+                return None
+            if tag == "original":
+                return path.read_bytes(), str(mime)
+            return kept.read_bytes(), _EXTENSION_MIMES[tag]
+    size = path.stat().st_size
+    preview = make_thumbnail(path, max_bytes=max_bytes)
+    if mime in INLINE_MIMES and size <= max_bytes and (preview is None or len(preview[0]) >= size):
+        _keep(path, "original", b"")
+        return path.read_bytes(), str(mime)
+    if preview is None:
+        _keep(path, "none", b"")
+        return None
+    _keep(path, INLINE_MIMES[preview[1]], preview[0])
+    return preview
+
+
+def _keep(path: Path, tag: str, data: bytes) -> None:
+    target = _preview_name(path, tag)
+    partial = target.with_name(target.name + ".part")
+    try:
+        partial.write_bytes(data)
+        partial.replace(target)
+    except OSError as exc:  # a read-only or full disk: show the preview anyway, make it again next time
+        logger.info("preview of %s not kept: %s", path, exc)
+        partial.unlink(missing_ok=True)
 
 
 def make_thumbnail(path: Path, *, max_side: int = 512, max_bytes: int = 200_000) -> tuple[bytes, str] | None:

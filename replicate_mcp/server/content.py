@@ -17,7 +17,7 @@ import anyio
 from mcp.types import CallToolResult, ImageContent, ResourceLink, TextContent
 from pydantic import BaseModel
 
-from replicate_mcp.files import make_thumbnail
+from replicate_mcp.files.thumbnails import stored_preview
 
 log = logging.getLogger(__name__)
 IMAGE_BUDGET = 600_000  # base64 characters of thumbnails in one result
@@ -110,7 +110,7 @@ async def _file_blocks(prediction_id: str, files: Iterable[Any], inline_images: 
         )
         if not inline_images or len(images) >= MAX_THUMBNAILS or not str(f.mime_type).startswith("image/"):
             continue
-        thumbnail = await anyio.to_thread.run_sync(make_thumbnail, Path(f.path))
+        thumbnail = await anyio.to_thread.run_sync(stored_preview, Path(f.path), f.mime_type)
         if thumbnail is None:
             continue
         data = base64.b64encode(thumbnail[0]).decode()

@@ -286,3 +286,35 @@ async def test_several_unknown_inputs_list_the_allowed_names_once(make_server, m
         messages = [e["message"] for e in report["errors"]]
         assert messages[0].startswith("unknown input `zz1`; inputs are: prompt, aspect_ratio, ")
         assert messages[1:] == [f"unknown input `zz{n}`; the inputs are listed above" for n in (2, 3, 4)]
+
+
+# --- 15: previews made once when the files are saved, never larger than the file, off per call ------------
+
+
+async def test_previews_are_kept_beside_the_files_and_never_larger_than_them(make_server, mode):
+    import base64
+    from pathlib import Path
+
+    async with Client(make_server(), mode=mode) as client:
+        ran = await client.call_tool("run_model", {"model": FLUX, "input": {"prompt": "a fox", "num_outputs": 2}})
+        files = ran.structured_content["files"]
+        assert ran.structured_content["status"] == "succeeded", text_of(ran)
+        kept = []
+        for f in files:
+            path = Path(f["path"])
+            [preview] = [p for p in path.parent.iterdir() if p.name.startswith(f".{path.name}.preview.")]
+            kept.append(preview)
+        shown = [base64.b64decode(b.data) for b in ran.content if b.type == "image"]
+        for data, f, preview in zip(shown, files, kept, strict=True):
+            assert len(data) <= Path(f["path"]).stat().st_size
+            assert data == (Path(f["path"]).read_bytes() if preview.name.endswith(".original") else preview.read_bytes())
+        # Shown again, the kept preview is read, not made again.
+        marker = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+        for preview in kept:
+            preview.with_name(preview.name.rsplit(".", 1)[0] + ".png").write_bytes(marker)
+            if not preview.name.endswith(".png"):
+                preview.unlink()
+        again = await client.call_tool("get_prediction", {"id": ran.structured_content["id"]})
+        assert [base64.b64decode(b.data) for b in again.content if b.type == "image"] == [marker, marker]
+        plain = await client.call_tool("get_prediction", {"id": ran.structured_content["id"], "images": False})
+        assert [b.type for b in plain.content] == ["text", "resource_link", "resource_link"]
