@@ -58,6 +58,20 @@ def test_registry_server_json():
     assert f"mcp-name: {server['name']}" in (ROOT / "README.md").read_text()
 
 
+def test_server_json_remote_is_a_streamable_http_template_with_the_bearer_header():
+    server = load("server.json")
+    (remote,) = server["remotes"]
+    assert remote["type"] == "streamable-http" and remote["url"] == "https://{host}/mcp"
+    assert remote["variables"]["host"]["isRequired"] is True
+    (authorization,) = remote["headers"]
+    assert authorization["name"] == "Authorization" and authorization["value"] == "Bearer {token}"
+    assert authorization["isSecret"] is True and authorization["variables"]["token"]["isSecret"] is True
+    for mode in ("--auth replicate-token", "--auth oauth"):
+        assert mode in remote["variables"]["host"]["description"]
+    without_url = {**server, "remotes": [{k: v for k, v in remote.items() if k != "url"}]}
+    assert registry_errors(without_url) != []
+
+
 def test_mcpb_manifest():
     manifest = load("manifest.json")
     # 0.4 is LATEST_MANIFEST_VERSION of @anthropic-ai/mcpb 2.1.2, the first with the uv server type
