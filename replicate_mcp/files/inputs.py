@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import mimetypes
 import sqlite3
@@ -71,10 +72,10 @@ class _UploadCache:
                                    (sha256, alive_until)).fetchone()
         return tuple(row) if row else None
 
-    def put(self, file: UploadedFile, expires_at: float) -> None:
+    def put(self, key: str, file: UploadedFile, expires_at: float) -> None:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO uploads VALUES (?,?,?,?,?,?,?)",
-                             (file.sha256, file.id, file.url, file.name, file.size, file.mime_type, expires_at))
+                             (key, file.id, file.url, file.name, file.size, file.mime_type, expires_at))
             self._db.execute("DELETE FROM uploads WHERE expires_at < ?", (time.time(),))
 
     def forget(self, file_id: str) -> None:
@@ -96,6 +97,16 @@ class InputFiles:
         self.inline_limit = inline_limit
         self._cache = _UploadCache(cache_db)
         self._locks: dict[str, anyio.Lock] = {}
+        self.tenant = "local"
+
+    def for_tenant(self, tenant: str, client: ReplicateClient) -> InputFiles:
+        """The same folders and cache, uploading with the tenant's client; a tenant reuses only its own uploads."""
+        view = copy.copy(self)
+        view.client, view.tenant = client, tenant
+        return view
+
+    def _key(self, sha256: str) -> str:
+        return sha256 if self.tenant == "local" else f"{self.tenant}/{sha256}"
 
     def close(self) -> None:
         self._cache.close()
@@ -158,8 +169,9 @@ class InputFiles:
     async def _upload(self, path: Path, content: bytes, shown: str) -> UploadedFile:
         sha256 = hashlib.sha256(content).hexdigest()
         mime = mime_type_of(path)
-        async with self._locks.setdefault(sha256, anyio.Lock()):
-            cached = self._cache.get(sha256, time.time() + REUSE_MARGIN)
+        key = self._key(sha256)
+        async with self._locks.setdefault(key, anyio.Lock()):
+            cached = self._cache.get(key, time.time() + REUSE_MARGIN)
             if cached is not None:
                 file_id, url, expires = cached
                 return UploadedFile(url=url, id=file_id, name=path.name, size=len(content), sha256=sha256,
@@ -171,7 +183,7 @@ class InputFiles:
             expires = _epoch(getattr(created, "expires_at", None)) or time.time() + FILE_LIFETIME
             uploaded = UploadedFile(url=url, id=created.id, name=path.name, size=len(content), sha256=sha256,
                                     mime_type=mime, reused=False, expires_at=_iso(expires))
-            self._cache.put(uploaded, expires)
+            self._cache.put(key, uploaded, expires)
             return uploaded
 
 

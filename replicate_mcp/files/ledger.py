@@ -33,6 +33,7 @@ ADDED_COLUMNS = {
     "deadline": "TEXT",                           # trainings: when the server cancels it (no Cancel-After)
     "tenant": "TEXT NOT NULL DEFAULT 'local'",    # whose it is, when the server serves several people
 }
+ADDED_FILE_COLUMNS = {"stored": "TEXT"}
 ADDED_INTENT_COLUMNS = {"kind": "TEXT NOT NULL DEFAULT 'prediction'", "tenant": "TEXT NOT NULL DEFAULT 'local'"}
 
 SCHEMA = """
@@ -162,6 +163,10 @@ class Ledger:
             for name, declaration in ADDED_COLUMNS.items():
                 if name not in have:
                     self._db.execute(f"ALTER TABLE predictions ADD COLUMN {name} {declaration}")
+            have = {row["name"] for row in self._db.execute("PRAGMA table_info(archived_files)")}
+            for name, declaration in ADDED_FILE_COLUMNS.items():
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE archived_files ADD COLUMN {name} {declaration}")
             have = {row["name"] for row in self._db.execute("PRAGMA table_info(intents)")}
             for name, declaration in ADDED_INTENT_COLUMNS.items():
                 if name not in have:
@@ -296,15 +301,16 @@ class Ledger:
     def add_files(self, prediction_id: str, files: Iterable[ArchivedFile]) -> None:
         with self._lock, self._db:
             self._db.executemany(
-                "INSERT OR REPLACE INTO archived_files VALUES (?,?,?,?,?,?,?)",
-                [(prediction_id, f.index, f.url, f.path, f.mime_type, f.size, f.sha256) for f in files],
+                "INSERT OR REPLACE INTO archived_files (prediction_id, idx, url, path, mime_type, size, sha256,"
+                " stored) VALUES (?,?,?,?,?,?,?,?)",
+                [(prediction_id, f.index, f.url, f.path, f.mime_type, f.size, f.sha256, f.stored) for f in files],
             )
 
     def files(self, prediction_id: str) -> list[ArchivedFile]:
         rows = self._run("SELECT * FROM archived_files WHERE prediction_id=? ORDER BY idx", (prediction_id,))
         return [
             ArchivedFile(index=r["idx"], url=r["url"], path=r["path"], mime_type=r["mime_type"], size=r["size"],
-                         sha256=r["sha256"])
+                         sha256=r["sha256"], stored=r["stored"])
             for r in rows
         ]
 

@@ -19,6 +19,7 @@ class ArchivedFile(BaseModel):
     mime_type: str
     size: int
     sha256: str
+    stored: str | None = None  # its address in a shared object store (s3://…), when there is one
 
 
 class ArchiveFailure(BaseModel):

@@ -20,7 +20,7 @@ def output_budget(svc: Services) -> int:
 async def render_prediction(svc: Services, tracked: Tracked, *, logs: int = 0, hint: str | None = None,
                             notes: Sequence[str] = (), images: bool = True) -> CallToolResult:
     prediction = tracked.latest
-    files = tracked.files or svc.saved_files(prediction.id)
+    files = await svc.local_files(tracked.files or svc.saved_files(prediction.id))
     result = prediction_result(prediction, kind=svc.output_kind(prediction.id), files=files, logs_limit=logs,
                                next_hint=hint, output_limit=output_budget(svc))
     notes = [*notes, *([tracked.problem] if tracked.problem else [])]
