@@ -130,6 +130,13 @@ class ReplicateClient:
     async def get_model(self, owner: str, name: str) -> Model:
         return Model.model_validate(await self._json("GET", f"/models/{_seg(owner)}/{_seg(name)}"))
 
+    async def create_model(self, *, owner: str, name: str, visibility: str, hardware: str, **fields: Any) -> Model:
+        """POST /models (201). `owner` must be the token's account or one of its organizations."""
+        body = {"owner": owner, "name": name, "visibility": visibility, "hardware": hardware, **fields}
+        data = await self._json("POST", "/models", json=body, safety=Safety.CREATE,
+                                unsure_note="The model may or may not have been created: get it before retrying.")
+        return Model.model_validate(data)
+
     async def get_model_readme(self, owner: str, name: str) -> str:
         """The README as markdown text; NotFoundError if the model has none."""
         response = await self._send("GET", f"/models/{_seg(owner)}/{_seg(name)}/readme", accept="text/plain")
@@ -369,6 +376,14 @@ class ReplicateClient:
             "POST", "/deployments", json=fields, safety=Safety.CREATE, unsure_note=_DEPLOYMENT_UNSURE
         )
         return Deployment.model_validate(data)
+
+    async def update_deployment(self, owner: str, name: str, **fields: Any) -> Deployment:
+        """PATCH /deployments/{owner}/{name} with any of version, hardware, min_instances, max_instances."""
+        data = await self._json("PATCH", f"/deployments/{_seg(owner)}/{_seg(name)}", json=fields)
+        return Deployment.model_validate(data)
+
+    async def delete_deployment(self, owner: str, name: str) -> None:
+        await self._send("DELETE", f"/deployments/{_seg(owner)}/{_seg(name)}")
 
     async def list_hardware(self) -> list[Hardware]:
         data = await self._json("GET", "/hardware")

@@ -1,4 +1,10 @@
-"""Turn local paths in file inputs into something Replicate can fetch: a data: URI or an uploaded file's URL."""
+"""Turn local paths in file inputs into something Replicate can fetch: a data: URI or an uploaded file's URL.
+
+Chains of models: an output this server saved can be the next model's input, named by its resource URI
+(`replicate://predictions/{id}/files/{n}`) or by its local path in the output folder. Its original URL is sent while
+Replicate still serves it (the prediction is on this account and its data not yet removed); after that, the saved
+copy is uploaded.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import base64
 import copy
 import hashlib
 import mimetypes
+import re
 import sqlite3
 import threading
 import time
@@ -16,15 +23,19 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from .models import UploadedFile
-from .paths import FileAccessError, PathPolicy
+from .models import ArchivedFile, UploadedFile
+from .paths import FileAccessError, PathPolicy, local_path_from
 
 if TYPE_CHECKING:
     from replicate_mcp.api import ReplicateClient
 
+    from .ledger import Ledger
+
 FILE_LIFETIME = 24 * 3600.0      # the Files API deletes uploads 24 hours after upload
 REUSE_MARGIN = 3600.0            # reuse an upload only while it has at least this long left to live
 MAX_UPLOAD_BYTES = 100 * 2**20   # the Files API's limit
+UPLOAD_METADATA = {"uploaded_by": "replicate-mcp"}  # marks this server's uploads in the Files API's list
+OUTPUT_URI = re.compile(r"^replicate://predictions/([a-z0-9]+)/files/(\d+)$")
 
 UPLOADS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS uploads (
@@ -91,8 +102,9 @@ class InputFiles:
     """Resolves file inputs: URLs and data: URIs pass through; allowed local files are inlined or uploaded."""
 
     def __init__(self, client: ReplicateClient, policy: PathPolicy, *, cache_db: Path | None = None,
-                 inline_limit: int = 256 * 1024) -> None:
+                 inline_limit: int = 256 * 1024, ledger: Ledger | None = None) -> None:
         self.client = client
+        self.ledger = ledger  # the saved outputs an input may name (chains)
         self.policy = policy
         self.inline_limit = inline_limit
         self._cache = _UploadCache(cache_db)
@@ -147,6 +159,9 @@ class InputFiles:
         head = value[:8].lower()
         if head.startswith(("http://", "https://", "data:")):
             return value
+        chained = await self._saved_output(field, value, notes)
+        if chained is not None:
+            return chained
         try:
             path, content = await anyio.to_thread.run_sync(self._read, value)
         except FileAccessError as exc:
@@ -166,6 +181,59 @@ class InputFiles:
         notes.append(f"{field}: {how} {path.name} ({human_size(size)}) -> {uploaded.url}")
         return uploaded.url
 
+    def _saved_file(self, field: str, value: str) -> tuple[str, ArchivedFile] | None:
+        """The saved output `value` names (its URI, or its path in the output folder), or None if it names none."""
+        match = OUTPUT_URI.match(value.strip())
+        if match is None and value.strip().startswith("replicate://"):
+            raise FileAccessError(f"input {field!r}: {value[:120]!r} is not an output file's URI; use "
+                                  "replicate://predictions/<id>/files/<n> as get_prediction lists them")
+        if match is None:
+            output_dir = self.policy.output_dir
+            if output_dir is None:
+                return None
+            try:
+                path = local_path_from(value).resolve(strict=False)
+            except FileAccessError:
+                return None
+            root = output_dir.resolve()
+            if not path.is_relative_to(root) or len(path.relative_to(root).parts) != 2:
+                return None
+            prediction_id = path.relative_to(root).parts[0]
+            wanted = lambda f: Path(f.path).resolve(strict=False) == path  # noqa: E731
+        else:
+            prediction_id, index = match.group(1), int(match.group(2))
+            wanted = lambda f: f.index == index  # noqa: E731
+        if self.ledger is None:
+            return None
+        saved = next((f for f in self.ledger.files(prediction_id) if wanted(f)), None)
+        if saved is None:
+            if match is None:
+                return None  # a file someone put in the output folder: an ordinary local file
+            raise FileAccessError(f"input {field!r}: prediction {prediction_id} has no saved file {match.group(2)}; "
+                                  "get_prediction lists its files")
+        return prediction_id, saved
+
+    async def _saved_output(self, field: str, value: str, notes: list[str]) -> str | None:
+        found = self._saved_file(field, value)
+        if found is None:
+            return None
+        prediction_id, saved = found
+        from replicate_mcp.api import NotFoundError
+
+        try:  # with this caller's token: an output of another account's prediction is refused
+            prediction = await self.client.get_prediction(prediction_id)
+        except NotFoundError:
+            raise FileAccessError(f"input {field!r}: prediction {prediction_id} is not on this account") from None
+        name = f"{prediction_id} file {saved.index}"
+        if saved.url.startswith(("http://", "https://")) and not prediction.data_removed:
+            notes.append(f"{field}: the output of {name}, sent by its original URL")
+            return saved.url
+        path, content = await anyio.to_thread.run_sync(self._read, saved.path)
+        uploaded = await self._upload(path, content, saved.path)
+        notes.append(f"{field}: the output of {name} is no longer served by Replicate; uploaded the saved copy "
+                     f"-> {uploaded.url}")
+        return uploaded.url
+
     async def _upload(self, path: Path, content: bytes, shown: str) -> UploadedFile:
         sha256 = hashlib.sha256(content).hexdigest()
         mime = mime_type_of(path)
@@ -176,7 +244,8 @@ class InputFiles:
                 file_id, url, expires = cached
                 return UploadedFile(url=url, id=file_id, name=path.name, size=len(content), sha256=sha256,
                                     mime_type=mime, reused=True, expires_at=_iso(expires))
-            created = await self.client.create_file(content, filename=path.name, content_type=mime)
+            created = await self.client.create_file(content, filename=path.name, content_type=mime,
+                                                    metadata=UPLOAD_METADATA)
             url = (created.urls or {}).get("get") or ""
             if not url:
                 raise FileAccessError(f"upload of {shown!r} succeeded but the API gave no urls.get for it")

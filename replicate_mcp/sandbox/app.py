@@ -16,6 +16,7 @@ from . import api_catalog as c
 from . import api_files as f
 from . import api_runs as r
 from . import control
+from . import docs as d
 from .config import SandboxConfig
 from .gate import Gate
 from .http_errors import NOT_FOUND_DETAIL, PROBLEM, ApiError
@@ -63,6 +64,9 @@ ROUTES = [
     Route("/v1/account", c.account, methods=["GET"]),
     Route("/v1/webhooks/default/secret", c.webhook_secret, methods=["GET"]),
     Route("/delivery/{id}/{name:path}", f.delivery, methods=["GET"]),
+    Route("/docs/llms.txt", d.llms_index, methods=["GET"]),
+    Route("/docs/{path:path}", d.page, methods=["GET"]),
+    Route("/{owner}/{name}/llms.txt", d.model_llms, methods=["GET"]),
     Route("/_sandbox/stats", control.get_stats, methods=["GET"]),
     Route("/_sandbox/stats/reset", control.reset_stats, methods=["POST"]),
     Route("/_sandbox/faults", control.get_faults, methods=["GET"]),

@@ -23,7 +23,7 @@ from replicate_mcp.server.http_security import explain_unauthorized, require_bea
 from replicate_mcp.server.operations import ReadinessCheck, standard_checks, with_operations
 from replicate_mcp.server.services import Services, open_services
 from replicate_mcp.server.tasks import PredictionTasks
-from replicate_mcp.server.tools import register_tools
+from replicate_mcp.server.toolsets import register_toolsets
 from replicate_mcp.server.webhook_receiver import WebhookReceiver
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class ReplicateMCPServer(MCPServer):
         parts = str(uri).removeprefix("replicate://").split("/")
         if len(parts) == 4 and parts[0] == "predictions" and parts[2] == "files" and context is not None:
             svc: Services = context.request_context.lifespan_context
-            for f in await svc.local_files(svc.ledger.files(parts[1])):
+            for f in svc.ledger.files(parts[1]):
                 if str(f.index) == parts[3]:
                     with open(f.path, "rb") as handle:
                         return [ReadResourceContents(content=handle.read(), mime_type=f.mime_type)]
@@ -101,7 +101,7 @@ def create_server(settings: Settings, *, base_url: str | None = None, tasks: Pre
     )
     tasks.mount(server)
     server.readiness_checks = standard_checks(lambda: server.services)
-    register_tools(server, read_only=settings.read_only)
+    register_toolsets(server, settings)
     _register_resources(server)
     _compact_tool_schemas(server)
     return server

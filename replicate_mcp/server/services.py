@@ -220,7 +220,7 @@ async def open_services(settings: Settings, *, base_url: str | None = None) -> A
             resolver=ModelResolver(client),
             base_supervisor=supervisor,
             policy=policy,
-            base_inputs=InputFiles(client, policy, cache_db=data_dir / "ledger.sqlite3"),
+            base_inputs=InputFiles(client, policy, cache_db=data_dir / "ledger.sqlite3", ledger=ledger),
             keeper=keeper,
             base_ledger=ledger,
             output_dir=output_dir,

@@ -9,7 +9,8 @@ from typing import Annotated, Any, Literal
 
 import anyio
 from mcp.server import MCPServer
-from mcp.server.mcpserver import Context
+from mcp.server.elicitation import ElicitationResult
+from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
@@ -21,8 +22,12 @@ from replicate_mcp.files.inputs import MAX_UPLOAD_BYTES, human_size
 from replicate_mcp.runs import BadReference, ProgressTracker, StartRequest, Target, Tracked
 from replicate_mcp.runs.refs import FORMS, check_prediction_id, check_slug, parse_ref, shown
 from replicate_mcp.schema import compact_summary, validate_input
+from replicate_mcp.server import costs
+from replicate_mcp.server import model_extras as extras
 from replicate_mcp.server import results as r
 from replicate_mcp.server.content import bounded_result, wait_content
+from replicate_mcp.server.costs import hardware_of
+from replicate_mcp.server.docs import docs_of
 from replicate_mcp.server.errors import explain, tool_errors
 from replicate_mcp.server.prediction_view import output_budget as _output_budget
 from replicate_mcp.server.prediction_view import render_prediction as _render
@@ -37,6 +42,8 @@ LifetimeArg = Annotated[
     str | float | None, Field(description="Lifetime ('90s', '10m', '1h'); Replicate cancels it after. Default 15m")
 ]
 KeepArg = Annotated[bool, Field(description="Keep it running if this call is canceled or the client goes away")]
+# Filled by the server before the call (asks the user above --confirm-above), never by the agent.
+ApprovalArg = Annotated[ElicitationResult[costs.CostConfirmation], Resolve(costs.confirm_run)]
 ImagesArg = Annotated[bool, Field(description="Attach image previews (false: paths and links only)")]
 
 READ = ToolAnnotations(readOnlyHint=True, openWorldHint=True)
@@ -273,8 +280,12 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
 
     @server.tool(annotations=READ)
     @tool_errors
-    async def get_model(model: ModelArg, ctx: Context) -> Annotated[CallToolResult, r.ModelCard]:
-        """A model's card: inputs (name type default range; * = required), output kind, example input."""
+    async def get_model(
+        model: ModelArg, ctx: Context,
+        docs: Annotated[bool, Field(description="Include its docs (llms.txt or README)")] = False,
+        versions: Annotated[int, Field(ge=0, le=20, description="Include this many recent versions")] = 0,
+    ) -> Annotated[CallToolResult, r.ModelCard]:
+        """A model's card: inputs (name type default range; * = required), output kind, example input, billing."""
         svc = services(ctx)
         target = await _target(svc, model)
         info = await svc.resolver.model(*(target.model or target.slug).split("/", 1))
@@ -287,6 +298,11 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
             output=target.schema.output_kind,
             example_input=target.default_input,
             runs=info.run_count,
+            billing=extras.billing(target, await hardware_of(svc, target)),
+            cold_boot=extras.cold_boot(target),
+            training_inputs=extras.training_inputs(target),
+            versions=await extras.versions(svc, target, versions),
+            docs=await extras.docs(svc, docs_of(svc), target) if docs else None,
         )
         return bounded_result(card, svc.settings.max_response_chars)
 
@@ -318,12 +334,15 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
     async def run_model(
         model: ModelArg, input: InputArg, ctx: Context, wait_seconds: WaitArg = None,
         cancel_after: LifetimeArg = None, keep_running: KeepArg = False, images: ImagesArg = True,
+        approval: ApprovalArg = None,
     ) -> Annotated[CallToolResult, r.PredictionResult]:
         """Validate, run and wait (with progress). Returns outputs (text, saved files, image previews), or a handle if still running."""
         svc = services(ctx)
         budget = _budget(svc, wait_seconds)
         lifetime = _lifetime(svc, cancel_after)
+        costs.require_approval(approval)  # a decline sends nothing, not even a file
         target, prepared, given, notes = await _prepare(svc, model, input)
+        before = await costs.gate(svc, target, given, approval)
         deadline = anyio.current_time() + budget
         tracker = ProgressTracker(_report(ctx))
         # A language model's text streams from its first token: no held create, so the stream starts at once.
@@ -343,7 +362,7 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         prediction = tracked.latest
         hint = None if prediction.is_terminal else WAIT_HINT
         return await _render(svc, tracked, logs=1_000 if prediction.status == "failed" else 0, hint=hint,
-                             notes=[*notes, *started.notes], images=images)
+                             notes=[*notes, *started.notes, *costs.run_notes(svc, tracked, before)], images=images)
 
     @server.tool(annotations=CREATE)
     @tool_errors
@@ -354,18 +373,22 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         webhook: Annotated[str | None, Field(description="HTTPS URL to receive the prediction when events happen")] = None,
         webhook_events_filter: list[Literal["start", "output", "logs", "completed"]] | None = None,
         cancel_after: LifetimeArg = None,
+        approval: ApprovalArg = None,
     ) -> Annotated[CallToolResult, r.PredictionResult]:
         """Validate and start a prediction without waiting; returns its id at once. The server follows it and saves its files."""
         svc = services(ctx)
         lifetime = _lifetime(svc, cancel_after)
+        costs.require_approval(approval)  # a decline sends nothing, not even a file
         target, prepared, given, notes = await _prepare(svc, model, input)
+        before = await costs.gate(svc, target, given, approval)
         request = StartRequest(target, prepared, given, call=_call(ctx, "create_prediction"), keep_running=True,
                                lifetime=lifetime, webhook=webhook, webhook_events_filter=webhook_events_filter)
         started = await svc.supervisor.start(request)
         tracked = svc.supervisor.known(started.prediction.id)
         assert tracked is not None
         hint = None if tracked.latest.is_terminal else "wait_for_prediction or get_prediction with this id"
-        return await _render(svc, tracked, hint=hint, notes=[*notes, *started.notes])
+        return await _render(svc, tracked, hint=hint, notes=[*notes, *started.notes,
+                                                             *costs.run_notes(svc, tracked, before)])
 
     @server.tool(annotations=CANCEL)
     @tool_errors
@@ -469,7 +492,7 @@ async def _wait_result(svc: Services, found: list[Tracked | str], ids: list[str]
         if not tracked.done.is_set():
             running.append(r.PredictionResult(id=prediction.id, status=prediction.status))
             continue
-        files[prediction.id] = await svc.local_files(tracked.files or svc.saved_files(prediction.id))
+        files[prediction.id] = tracked.files or svc.saved_files(prediction.id)
         item = prediction_result(prediction, kind=svc.output_kind(prediction.id), files=files[prediction.id],
                                  output_limit=max(200, _output_budget(svc) // len(found)))
         if tracked.problem:
