@@ -64,7 +64,7 @@ class ReplicateMCPServer(MCPServer):
         parts = str(uri).removeprefix("replicate://").split("/")
         if len(parts) == 4 and parts[0] == "predictions" and parts[2] == "files" and context is not None:
             svc: Services = context.request_context.lifespan_context
-            for f in svc.ledger.files(parts[1]):
+            for f in await svc.local_files(svc.ledger.files(parts[1])):
                 if str(f.index) == parts[3]:
                     with open(f.path, "rb") as handle:
                         return [ReadResourceContents(content=handle.read(), mime_type=f.mime_type)]

@@ -492,7 +492,7 @@ async def _wait_result(svc: Services, found: list[Tracked | str], ids: list[str]
         if not tracked.done.is_set():
             running.append(r.PredictionResult(id=prediction.id, status=prediction.status))
             continue
-        files[prediction.id] = tracked.files or svc.saved_files(prediction.id)
+        files[prediction.id] = await svc.local_files(tracked.files or svc.saved_files(prediction.id))
         item = prediction_result(prediction, kind=svc.output_kind(prediction.id), files=files[prediction.id],
                                  output_limit=max(200, _output_budget(svc) // len(found)))
         if tracked.problem:
