@@ -471,12 +471,22 @@ def _register_reading(server: MCPServer) -> None:
     ) -> Annotated[CallToolResult, r.PredictionList]:
         """Recent predictions, newest first, one page at a time."""
         svc = services(ctx)
+        if svc.settings.auth == "oauth":  # one team token: Replicate would list everyone's; the ledger has the caller's
+            return bounded_result(_ledger_page(svc, cursor), svc.settings.max_response_chars)
         page = await svc.client.list_predictions(cursor=cursor)
         items = []
         for p in page.results:
             saved = [f.path for f in svc.ledger.files(p.id)]
             items.append(r.PredictionSummary(id=p.id, status=p.status, model=p.model, created_at=iso_time(p.created_at), files=saved or None))
         return bounded_result(r.PredictionList(predictions=items, next_cursor=page.next), svc.settings.max_response_chars)
+
+
+def _ledger_page(svc: Services, cursor: str | None, size: int = 50) -> r.PredictionList:
+    """The caller's own predictions from the ledger, newest first; the cursor is the last id of the page before."""
+    entries = svc.ledger.list(size + 1, cursor)
+    items = [r.PredictionSummary(id=e.id, status=e.status, model=e.model, created_at=e.created_at,
+                                 files=[f.path for f in e.files] or None) for e in entries[:size]]
+    return r.PredictionList(predictions=items, next_cursor=entries[size - 1].id if len(entries) > size else None)
 
 
 async def _wait_result(svc: Services, found: list[Tracked | str], ids: list[str], *, images: bool = True) -> CallToolResult:
