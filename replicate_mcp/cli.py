@@ -78,12 +78,6 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     add("--archive-to", metavar="URL",
         help="s3://bucket/prefix: keep output files in an S3-compatible store (credentials from AWS_* variables) "
              "[REPLICATE_MCP_ARCHIVE_TO]")
-    add("--state", metavar="URL",
-        help="where the ledger, leases and events live: redis://host:port/db to share them between replicas "
-             "(default: SQLite in the data folder) [REPLICATE_MCP_STATE]")
-    add("--archive-to", metavar="URL",
-        help="s3://bucket/prefix: keep output files in an S3-compatible store (credentials from AWS_* variables) "
-             "[REPLICATE_MCP_ARCHIVE_TO]")
     add("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="stderr log level [REPLICATE_MCP_LOG_LEVEL]")
     add("--toolsets", metavar="LIST",
         help="comma-separated tool groups: core (default), training, deployments, account, all [REPLICATE_MCP_TOOLSETS]")

@@ -72,9 +72,6 @@ class Settings(BaseModel):
     state: str | None = None          # None: SQLite in the data folder; redis://… to share with other replicas
     archive_to: str | None = None     # None: the output folder; s3://bucket/prefix for an object store
     state_key: SecretStr | None = None
-    state: str | None = None          # None: SQLite in the data folder; redis://… to share with other replicas
-    archive_to: str | None = None     # None: the output folder; s3://bucket/prefix for an object store
-    state_key: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     toolsets: tuple[str, ...] = ("core",)
     max_cost_per_run: float | None = Field(None, gt=0)
@@ -126,24 +123,6 @@ class Settings(BaseModel):
     @classmethod
     def _duration(cls, value: object) -> object:
         return parse_duration(value) if isinstance(value, str) else value
-
-    @field_validator("state")
-    @classmethod
-    def _check_state(cls, url: str | None) -> str | None:
-        if url is None or not url.strip():
-            return None
-        if not url.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError(f"'{url}' is not a redis:// (or rediss://) URL; leave it out for the embedded SQLite ledger")
-        return url.strip()
-
-    @field_validator("archive_to")
-    @classmethod
-    def _check_archive_to(cls, url: str | None) -> str | None:
-        if url is None or not url.strip():
-            return None
-        if not url.startswith("s3://") or len(url) <= len("s3://"):
-            raise ValueError(f"'{url}' is not s3://bucket/prefix; leave it out to keep files in the output folder")
-        return url.strip().rstrip("/")
 
     @field_validator("state")
     @classmethod
@@ -312,9 +291,6 @@ ENVIRONMENT = {
     "public_url": ("REPLICATE_MCP_PUBLIC_URL", "--public-url"),
     "poll_rate": ("REPLICATE_MCP_POLL_RATE", "--poll-rate"),
     "poll_interval": ("REPLICATE_MCP_POLL_INTERVAL", "--poll-interval"),
-    "state": ("REPLICATE_MCP_STATE", "--state"),
-    "archive_to": ("REPLICATE_MCP_ARCHIVE_TO", "--archive-to"),
-    "state_key": ("REPLICATE_MCP_STATE_KEY", None),
     "state": ("REPLICATE_MCP_STATE", "--state"),
     "archive_to": ("REPLICATE_MCP_ARCHIVE_TO", "--archive-to"),
     "state_key": ("REPLICATE_MCP_STATE_KEY", None),
