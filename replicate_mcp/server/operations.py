@@ -16,7 +16,8 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from mcp_types.version import SUPPORTED_PROTOCOL_VERSIONS
+from mcp.server.streamable_http_manager import HANDSHAKE_PROTOCOL_VERSIONS  # the SDK's own (from mcp-types)
+from mcp.shared.inbound import MODERN_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from replicate_mcp import __version__
@@ -85,7 +86,7 @@ def server_card(settings: Settings) -> dict[str, Any]:
     remote: dict[str, Any] = {
         "type": "streamable-http",
         "url": settings.resource_url,
-        "supportedProtocolVersions": list(SUPPORTED_PROTOCOL_VERSIONS),
+        "supportedProtocolVersions": [*HANDSHAKE_PROTOCOL_VERSIONS, *MODERN_PROTOCOL_VERSIONS],
     }
     mode = settings.auth if settings.auth != "none" else "shared" if settings.http_token is not None else None
     if mode is not None:
