@@ -35,10 +35,12 @@ class Estimate:
 
 
 def usd(value: float) -> str:
+    """Dollars as people write them: $1,234.50, $0.006, $0.000225 (at most six decimals)."""
     if value >= 1:
         return f"${value:,.2f}"
-    digits = max(2, -int(f"{value:e}".split("e")[1]) + 1) if value > 0 else 2
-    return f"${value:.{min(digits, 6)}f}"
+    digits = f"{value:.6f}".rstrip("0")
+    whole, _, cents = digits.partition(".")
+    return f"${whole}.{cents.ljust(2, '0')}"
 
 
 class PriceTable:
