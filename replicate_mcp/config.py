@@ -15,7 +15,10 @@ DEFAULT_BASE_URL = "https://api.replicate.com/v1"
 SANDBOX_TOKEN = "r8_sandbox_local_token"
 TOOLSETS = ("core", "training", "deployments", "account")
 DOCS_URL = "https://replicate.com"
-MODEL_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*/(\*|[a-z0-9][a-z0-9._-]*)$", re.IGNORECASE)
+_SLUG = r"[a-z0-9][a-z0-9._-]*"
+# owner/name, owner/*, or a deployment: deployments/owner/name, deployments/owner/*, deployments/*
+MODEL_PATTERN = re.compile(rf"^((?!deployments/){_SLUG}/(\*|{_SLUG})|deployments/(\*|{_SLUG}/(\*|{_SLUG})))$",
+                           re.IGNORECASE)
 
 
 DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
@@ -116,7 +119,8 @@ class Settings(BaseModel):
     def _check_patterns(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
         for pattern in patterns:
             if not MODEL_PATTERN.match(pattern):
-                raise ValueError(f"'{pattern}' is not owner/name or owner/*")
+                raise ValueError(f"'{pattern}' is not owner/name or owner/* (a deployment: deployments/owner/name, "
+                                 "deployments/owner/* or deployments/*)")
         return patterns
 
     @field_validator("cancel_after", "max_cancel_after", mode="before")
