@@ -16,6 +16,7 @@ import httpx2
 
 from replicate_mcp import __version__
 from replicate_mcp.api import NotFoundError, ReplicateClient
+from replicate_mcp.api.client import DEFAULT_BASE_URL
 
 CACHE_SECONDS = 3600.0
 FETCH_TIMEOUT = 15.0
@@ -127,7 +128,9 @@ def docs_of(svc: Any) -> Docs:
     """The process's docs reader (one cache per server), made on first use."""
     docs = getattr(svc, "_docs", None)
     if docs is None:
-        docs = Docs(svc.settings.docs_base)
+        api = svc.client.base_url  # the API actually used: with --sandbox, the embedded sandbox serves the docs too
+        local = svc.settings.docs_url is None and api != DEFAULT_BASE_URL
+        docs = Docs(api.removesuffix("/v1") if local else svc.settings.docs_base)
         svc._docs = docs
     return docs
 
