@@ -31,6 +31,7 @@ RATES = {"429": 0.05, "500": 0.06, "503": 0.05, "drop": 0.05}  # of every API re
 LOST_ANSWER = 0.25  # about one create in four is made, then its answer is lost
 ATTEMPTS = 5
 SETTLE_SECONDS = 30.0
+RETENTION = 1e7  # model seconds: inputs stay listed for the whole run (Replicate's hour is 36 s at this scale)
 SAFE = ("safe to call again", "Retry in")  # the only errors after which an agent calls again
 NEXT_STEP = re.compile(
     r"call again|retry|add credit|check |fix |ask the user|set |call \w+|wait_for_prediction|list_predictions|"
@@ -130,7 +131,7 @@ async def _upstream(http: httpx2.AsyncClient, base_url: str) -> list[dict[str, A
 
 async def fault_run(runs: int, *, seed: int = 11) -> dict[str, Any]:
     tag = f"{seed}"
-    with sandbox(time_scale=TIME_SCALE, seed=seed) as running, workdir() as root:
+    with sandbox(time_scale=TIME_SCALE, seed=seed, data_retention=RETENTION) as running, workdir() as root:
         data_dir = root / "data"
         async with (
             httpx2.AsyncClient(base_url=running.url, timeout=30) as control,
@@ -157,12 +158,10 @@ async def fault_run(runs: int, *, seed: int = 11) -> dict[str, Any]:
         ledger_ids = {row[0] for row in _rows(data_dir, "SELECT id FROM predictions")}
         intents = Counter(row[0] for row in _rows(data_dir, "SELECT state FROM intents"))
     by_text: dict[str, list[str]] = {}
-    for prediction in upstream:
-        text = (prediction.get("input") or {}).get("text", "")
-        if text.startswith(f"p8-{tag}-"):
-            by_text.setdefault(text, []).append(prediction["id"])
+    for prediction in upstream:  # the sandbox is this benchmark's own: every prediction in it counts
+        by_text.setdefault((prediction.get("input") or {}).get("text", ""), []).append(prediction["id"])
     given = set(agents.ids.values())
-    made = {pid for ids in by_text.values() for pid in ids}
+    made = {prediction["id"] for prediction in upstream}
     lost = sorted(made - given - ledger_ids)
     duplicates = {text: ids for text, ids in by_text.items() if len(ids) > 1}
     unclear_errors = [(tool, message) for tool, message in agents.errors if unclear(message)]
