@@ -78,6 +78,9 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     add("--archive-to", metavar="URL",
         help="s3://bucket/prefix: keep output files in an S3-compatible store (credentials from AWS_* variables) "
              "[REPLICATE_MCP_ARCHIVE_TO]")
+    add("--lease-seconds", type=float,
+        help="with --state redis://: how long a dead replica's runs wait before another takes them over (15) "
+             "[REPLICATE_MCP_LEASE_SECONDS]")
     add("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="stderr log level [REPLICATE_MCP_LOG_LEVEL]")
     add("--toolsets", metavar="LIST",
         help="comma-separated tool groups: core (default), training, deployments, account, all [REPLICATE_MCP_TOOLSETS]")

@@ -75,6 +75,7 @@ class Settings(BaseModel):
     state: str | None = None          # None: SQLite in the data folder; redis://… to share with other replicas
     archive_to: str | None = None     # None: the output folder; s3://bucket/prefix for an object store
     state_key: SecretStr | None = None
+    lease_seconds: float = Field(15.0, ge=0.5, le=600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     toolsets: tuple[str, ...] = ("core",)
     max_cost_per_run: float | None = Field(None, gt=0)
@@ -298,6 +299,7 @@ ENVIRONMENT = {
     "state": ("REPLICATE_MCP_STATE", "--state"),
     "archive_to": ("REPLICATE_MCP_ARCHIVE_TO", "--archive-to"),
     "state_key": ("REPLICATE_MCP_STATE_KEY", None),
+    "lease_seconds": ("REPLICATE_MCP_LEASE_SECONDS", "--lease-seconds"),
     "log_level": ("REPLICATE_MCP_LOG_LEVEL", "--log-level"),
     "toolsets": ("REPLICATE_MCP_TOOLSETS", "--toolsets"),
     "max_cost_per_run": ("REPLICATE_MCP_MAX_COST_PER_RUN", "--max-cost-per-run"),

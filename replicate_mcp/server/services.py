@@ -44,7 +44,7 @@ class Services:
 
     settings: Settings
     base_client: ReplicateClient
-    resolver: ModelResolver
+    base_resolver: ModelResolver
     base_supervisor: Supervisor
     policy: PathPolicy
     base_inputs: InputFiles
@@ -70,7 +70,8 @@ class Services:
         if view is None or view.client is not client:
             view = _TenantView(client, TenantSupervisor(self.base_supervisor, principal.tenant),
                                TenantLedger(self.base_ledger, principal.tenant),
-                               self.base_inputs.for_tenant(principal.tenant, client))
+                               self.base_inputs.for_tenant(principal.tenant, client),
+                               ModelResolver(client) if client is not self.base_client else self.base_resolver)
             self._views[principal.tenant] = view
         return view
 
@@ -78,6 +79,12 @@ class Services:
     def client(self) -> ReplicateClient:
         view = self._view()
         return view.client if view else self.base_client
+
+    @property
+    def resolver(self) -> ModelResolver:
+        """Models as the caller's account sees them (its private models too), cached per account."""
+        view = self._view()
+        return view.resolver if view else self.base_resolver
 
     @property
     def supervisor(self) -> Supervisor:
@@ -123,6 +130,7 @@ class _TenantView:
     supervisor: TenantSupervisor
     ledger: TenantLedger
     inputs: InputFiles
+    resolver: ModelResolver
 
 
 class TenantSupervisor:
@@ -197,7 +205,8 @@ async def open_services(settings: Settings, *, base_url: str | None = None) -> A
         data_dir.mkdir(parents=True, exist_ok=True)
         ledger: Ledger = RedisLedger.from_url(settings.state) if settings.state else Ledger(data_dir / "ledger.sqlite3")
         stack.callback(ledger.close)
-        coordination = RedisCoordination(settings.state) if settings.state else LocalCoordination()
+        coordination = (RedisCoordination(settings.state, lease_seconds=settings.lease_seconds) if settings.state
+                        else LocalCoordination())
         if isinstance(coordination, RedisCoordination):
             stack.callback(coordination.close)
         policy = PathPolicy(list(settings.allow_dirs), output_dir)
@@ -217,7 +226,7 @@ async def open_services(settings: Settings, *, base_url: str | None = None) -> A
         services = Services(
             settings=settings,
             base_client=client,
-            resolver=ModelResolver(client),
+            base_resolver=ModelResolver(client),
             base_supervisor=supervisor,
             policy=policy,
             base_inputs=InputFiles(client, policy, cache_db=data_dir / "ledger.sqlite3", ledger=ledger),

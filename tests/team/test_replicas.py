@@ -1,0 +1,126 @@
+"""Three replicas behind a load balancer, sharing Redis and an S3 store, serving two people with their own tokens.
+
+One replica is killed with SIGKILL while runs are in flight on it. Every prediction must still be followed to its
+end by another replica, archived once, and found by its owner from any replica; none created twice; none readable
+by the other person.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import boto3
+import httpx2
+import pytest
+import redis
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from replicate_mcp.sandbox import SandboxConfig, start_sandbox
+
+from .replicas import RoundRobin, start_replicas
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+ALICE, BOB = "r8_alice_team_0123456789", "r8_bob_team_0123456789"
+VIDEO = "sandbox/text-to-video"  # about 200 model seconds: 6 s at this time scale, with a file at the end
+RUNS = 6
+
+
+@pytest.fixture
+def team(tmp_path, redis_url, s3_store):
+    box = start_sandbox(SandboxConfig(time_scale=0.03, seed=9, cold_boot=0.5, accounts={ALICE: "alice", BOB: "bob"}))
+    s3_url, s3_env = s3_store
+    redis.Redis.from_url(redis_url).flushdb()  # each test's replicas start from an empty shared state
+    replicas = start_replicas(3, tmp=tmp_path, sandbox_url=box.url, redis_url=redis_url, s3_url=s3_url,
+                              s3_env={**s3_env, "REPLICATE_MCP_STATE_KEY": "x" * 43 + "="},
+                              extra=["--auth", "replicate-token", "--poll-interval", "0.05", "--lease-seconds", "1"])
+    balancer = RoundRobin([r.port for r in replicas])
+    yield box, replicas, balancer, s3_env
+    balancer.close()
+    for replica in replicas:
+        if replica.process.poll() is None:
+            replica.process.terminate()
+            replica.process.wait(10)
+    box.stop()
+
+
+async def call(balancer: RoundRobin, token: str, tool: str, arguments: dict, mode: str = "auto"):
+    """One call on a new connection: the balancer sends it to the next replica."""
+    async with httpx2.AsyncClient(headers={"authorization": f"Bearer {token}"}, timeout=60) as http:
+        async with Client(streamable_http_client(f"{balancer.url}/mcp", http_client=http), mode=mode) as client:
+            return await client.call_tool(tool, arguments)
+
+
+def text_of(result) -> str:
+    return "".join(block.text for block in result.content if block.type == "text")
+
+
+async def test_a_replica_killed_mid_run_loses_nothing(team, redis_url):
+    box, replicas, balancer, s3_env = team
+    prompt = f"team-{uuid.uuid4().hex[:8]}"
+    ids = []
+    for n in range(RUNS):
+        made = await call(balancer, ALICE, "create_prediction", {"model": VIDEO, "input": {"prompt": f"{prompt}-{n}"}})
+        assert not made.is_error, text_of(made)
+        ids.append(made.structured_content["id"])
+
+    leases = redis.Redis.from_url(redis_url, decode_responses=True)
+    holders = {i: leases.get(f"rmcp:lease:{i}") for i in ids}
+    assert all(holders.values()), holders
+    victim = max(replicas, key=lambda r: sum(f"-{r.process.pid}-" in h for h in holders.values()))
+    owned_by_victim = [i for i, h in holders.items() if f"-{victim.process.pid}-" in h]
+    assert owned_by_victim
+    victim.kill()
+
+    results = await call(balancer, ALICE, "wait_for_prediction", {"ids": ids, "wait_seconds": 45})
+    data = results.structured_content
+    assert not results.is_error, text_of(results)
+    assert [f["status"] for f in data["finished"]] == ["succeeded"] * RUNS, data
+    assert sorted(f["id"] for f in data["finished"]) == sorted(ids)
+    for finished in data["finished"]:
+        assert len(finished["files"]) == 1
+
+    s3 = boto3.client("s3", endpoint_url=s3_env["AWS_ENDPOINT_URL"], aws_access_key_id="test",
+                      aws_secret_access_key="test", region_name="us-east-1")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="outputs", Prefix="replicate-mcp/alice/").get("Contents", [])]
+    for prediction_id in ids:
+        assert len([k for k in keys if f"/{prediction_id}/" in k]) == 1, keys  # archived once, under its owner
+    for prediction_id in owned_by_victim:
+        assert leases.get(f"rmcp:lease:{prediction_id}") is None  # the one who took over let go when it ended
+
+    headers = {"Authorization": f"Bearer {ALICE}"}
+    upstream = httpx2.get(f"{box.base_url}/predictions", headers=headers).json()["results"]
+    mine = [p for p in upstream if str(p["input"].get("prompt", "")).startswith(prompt)]
+    assert len(mine) == RUNS  # no create ran twice
+
+    for replica in (r for r in replicas if r is not victim):
+        for prediction_id in ids[:2]:
+            async with httpx2.AsyncClient(headers={"authorization": f"Bearer {BOB}"}) as http:
+                async with Client(streamable_http_client(f"http://127.0.0.1:{replica.port}/mcp", http_client=http)) as c:
+                    refused = await c.call_tool("get_prediction", {"id": prediction_id})
+            assert refused.is_error and "Not found" in text_of(refused)
+        async with httpx2.AsyncClient(headers={"authorization": f"Bearer {ALICE}"}) as http:
+            async with Client(streamable_http_client(f"http://127.0.0.1:{replica.port}/mcp", http_client=http)) as c:
+                got = await c.call_tool("get_prediction", {"id": owned_by_victim[0]})
+        assert got.structured_content["status"] == "succeeded" and got.structured_content["files"]
+
+
+async def test_a_call_waits_on_one_replica_while_another_follows(team, redis_url):
+    box, replicas, balancer, _ = team
+    made = await call(balancer, BOB, "create_prediction", {"model": VIDEO, "input": {"prompt": "watched from afar"}})
+    prediction_id = made.structured_content["id"]
+    holder = redis.Redis.from_url(redis_url, decode_responses=True).get(f"rmcp:lease:{prediction_id}")
+    other = next(r for r in replicas if f"-{r.process.pid}-" not in holder)
+    progress: list[str] = []
+
+    async def on_progress(value, total, message):
+        progress.append(message or "")
+
+    async with httpx2.AsyncClient(headers={"authorization": f"Bearer {BOB}"}, timeout=60) as http:
+        async with Client(streamable_http_client(f"http://127.0.0.1:{other.port}/mcp", http_client=http)) as client:
+            done = await client.call_tool("wait_for_prediction", {"ids": prediction_id, "wait_seconds": 40},
+                                          progress_callback=on_progress)
+    assert done.structured_content["finished"], text_of(done)
+    assert done.structured_content["finished"][0]["status"] == "succeeded"
+    assert any(m.startswith("running") for m in progress), progress  # the holder's polls reached this replica
