@@ -81,6 +81,8 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     add("--lease-seconds", type=float,
         help="with --state redis://: how long a dead replica's runs wait before another takes them over (15) "
              "[REPLICATE_MCP_LEASE_SECONDS]")
+    add("--max-runs-per-tenant", type=int,
+        help="runs one person may have going at once (default: no limit) [REPLICATE_MCP_MAX_RUNS_PER_TENANT]")
     add("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="stderr log level [REPLICATE_MCP_LOG_LEVEL]")
     add("--toolsets", metavar="LIST",
         help="comma-separated tool groups: core (default), training, deployments, account, all [REPLICATE_MCP_TOOLSETS]")

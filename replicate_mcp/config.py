@@ -76,6 +76,7 @@ class Settings(BaseModel):
     archive_to: str | None = None     # None: the output folder; s3://bucket/prefix for an object store
     state_key: SecretStr | None = None
     lease_seconds: float = Field(15.0, ge=0.5, le=600)
+    max_runs_per_tenant: int | None = Field(None, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     toolsets: tuple[str, ...] = ("core",)
     max_cost_per_run: float | None = Field(None, gt=0)
@@ -300,6 +301,7 @@ ENVIRONMENT = {
     "archive_to": ("REPLICATE_MCP_ARCHIVE_TO", "--archive-to"),
     "state_key": ("REPLICATE_MCP_STATE_KEY", None),
     "lease_seconds": ("REPLICATE_MCP_LEASE_SECONDS", "--lease-seconds"),
+    "max_runs_per_tenant": ("REPLICATE_MCP_MAX_RUNS_PER_TENANT", "--max-runs-per-tenant"),
     "log_level": ("REPLICATE_MCP_LOG_LEVEL", "--log-level"),
     "toolsets": ("REPLICATE_MCP_TOOLSETS", "--toolsets"),
     "max_cost_per_run": ("REPLICATE_MCP_MAX_COST_PER_RUN", "--max-cost-per-run"),

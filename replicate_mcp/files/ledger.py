@@ -330,6 +330,13 @@ class Ledger:
         rows = self._run(f"SELECT * FROM predictions WHERE {where} ORDER BY seq DESC LIMIT ?", (*params, limit))
         return [self._entry(r) for r in rows]
 
+    def running(self, tenant: str) -> int:
+        """How many of the tenant's predictions and trainings have not ended."""
+        marks = ",".join("?" * len(TERMINAL_STATUSES))
+        rows = self._run(f"SELECT count(*) AS n FROM predictions WHERE tenant=? AND origin='created'"
+                         f" AND status NOT IN ({marks})", (tenant, *TERMINAL_STATUSES))
+        return rows[0]["n"]
+
     def pending(self) -> list[str]:
         """Ids of predictions not yet in a terminal state (to refresh after a restart), oldest first."""
         marks = ",".join("?" * len(TERMINAL_STATUSES))

@@ -162,6 +162,10 @@ class RedisLedger:
             top = f"({int(self.redis.zscore(self._k('order'), ids[-1]))}"
         return found[:limit]
 
+    def running(self, tenant: str) -> int:
+        ids = self.pending()
+        return sum(1 for e in self._entries(ids) if e.tenant == tenant and e.origin == "created") if ids else 0
+
     def pending(self) -> list[str]:
         return list(self.redis.zrange(self._k("pending"), 0, -1))
 

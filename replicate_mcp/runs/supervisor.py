@@ -56,13 +56,18 @@ STREAMING_INTERVAL = 10.0   # the event stream carries the news; polls only chec
 CLEANUP_SECONDS = 5.0
 PROGRESS_COALESCE = 0.2     # at most ~5 progress notifications a second per waiting call
 RECONCILE_RETRY = 30.0
-RECONCILE_GIVE_UP = 3600.0  # Replicate removes inputs after an hour: nothing left to match then
+RECONCILE_GIVE_UP = 3600.0
+STORE_RETRY = 5.0           # seconds between tries while the ledger does not answer  # Replicate removes inputs after an hour: nothing left to match then
 KEEP_FINISHED = 2_000       # finished predictions kept in memory for waiting calls; the ledger has the rest
 STATUS_RANK = {"starting": 0, "processing": 1}
 LOCAL_TENANT = "local"
 
 StateHook = Callable[[Prediction], Awaitable[None]]
 ClientFor = Callable[[str], ReplicateClient]
+
+
+class TooManyRuns(Exception):
+    """The tenant already has as many runs in flight as the server allows each person."""
 
 
 class NotYours(NotFoundError):
@@ -164,6 +169,7 @@ class Supervisor:
         coordination: Coordination | None = None,
         clients: ClientFor | None = None,
         strict_tenancy: bool = False,
+        max_runs_per_tenant: int | None = None,
     ) -> None:
         """`clients` gives the client of a tenant (its own token); `strict_tenancy` (one token shared by many
         tenants) refuses any id this server did not record for the asking tenant."""
@@ -171,6 +177,8 @@ class Supervisor:
         self.coordination: Coordination = coordination or LocalCoordination()
         self._clients = clients
         self.strict_tenancy = strict_tenancy
+        self.max_runs_per_tenant = max_runs_per_tenant
+        self._starting: dict[str, int] = {}  # creates under way, per tenant (not in the ledger's count yet)
         self.ledger = ledger
         self.keeper = keeper
         self.pacer = Pacer(rate)
@@ -193,11 +201,23 @@ class Supervisor:
                 tg.start_soon(self.coordination.listen, self._on_event)
                 tg.start_soon(self._keep_leases)
             task_status.started()
-            await self._recover()
+            while not await self._survive(self._recover, "picking up unfinished work"):
+                await anyio.sleep(STORE_RETRY)
             while self.coordination.shared:  # leases of a replica that died expire: take its work over
                 await anyio.sleep(self.coordination.lease_seconds)
-                await self._adopt_orphans()
+                await self._survive(self._adopt_orphans, "looking for runs to take over")
             await anyio.sleep_forever()
+
+    async def _survive(self, step: Callable[[], Awaitable[None]], what: str) -> bool:
+        """Run a background step; the shared state being away for a while must not stop the server."""
+        try:
+            await step()
+            return True
+        except (ReplicateError, OSError) as exc:
+            log.warning("%s failed (%s); trying again", what, type(exc).__name__)
+        except Exception as exc:  # the store's own errors (redis.RedisError, sqlite3.Error) vary by engine
+            log.warning("%s failed: the ledger did not answer (%s); trying again", what, type(exc).__name__)
+        return False
 
     def _client(self, tenant: str) -> ReplicateClient:
         return self._clients(tenant) if self._clients is not None else self.client
@@ -209,8 +229,27 @@ class Supervisor:
 
     # --- starting ------------------------------------------------------------------------------------------
 
+    def _admit(self, tenant: str) -> None:
+        limit = self.max_runs_per_tenant
+        if limit is None:
+            return
+        running = self.ledger.running(tenant) + self._starting.get(tenant, 0)
+        if running >= limit:
+            raise TooManyRuns(
+                f"Nothing was started: {running} of your runs are still going, the most this server allows each "
+                f"person (--max-runs-per-tenant {limit}). Wait for one with wait_for_prediction, or cancel one, "
+                "then call again.")
+
     async def start(self, request: StartRequest) -> Started:
         """Create a prediction (ledger first); the create belongs to the server even if this call is cancelled."""
+        self._admit(request.tenant)
+        self._starting[request.tenant] = self._starting.get(request.tenant, 0) + 1
+        try:
+            return await self._start(request)
+        finally:
+            self._starting[request.tenant] -= 1
+
+    async def _start(self, request: StartRequest) -> Started:
         target = request.target
         intent = self.ledger.open_intent(
             target=target.create_args, model=target.label, input_hash=input_hash(request.input),
@@ -263,6 +302,7 @@ class Supervisor:
     async def start_training(self, request: TrainingRequest) -> Started:
         """Create a training (ledger first, in the server's task group); followed like a prediction and canceled
         when its lifetime is over."""
+        self._admit(request.tenant)
         intent = self.ledger.open_intent(
             target=request.target, model=request.trainer, input_hash=input_hash(request.input), input=request.given,
             call=request.call, keep_running=True, kind="training", tenant=request.tenant,
@@ -439,7 +479,12 @@ class Supervisor:
         while True:
             await anyio.sleep(self.coordination.lease_seconds / 3)
             owned = [t.id for t in self._tracked.values() if t.owned]
-            for lost in self.coordination.renew(owned):
+            try:
+                lost_leases = self.coordination.renew(owned)
+            except Exception as exc:  # Redis away: the leases may lapse, and others then take over, as designed
+                log.warning("could not renew %d leases (%s)", len(owned), type(exc).__name__)
+                continue
+            for lost in lost_leases:
                 tracked = self._tracked.get(lost)
                 if tracked is not None:
                     log.warning("lost the lease of %s to another replica", lost)
@@ -691,4 +736,4 @@ def _seconds_left(prediction: Prediction) -> float | None:
     return max(0.0, spent * (100 - percent) / percent) if spent > 0 else None
 
 
-__all__ = ["NotCreated", "NotYours", "OutcomeUnknown", "StartRequest", "Started", "Supervisor", "Tracked", "TrainingRequest"]
+__all__ = ["NotCreated", "NotYours", "OutcomeUnknown", "TooManyRuns", "StartRequest", "Started", "Supervisor", "Tracked", "TrainingRequest"]

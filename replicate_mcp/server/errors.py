@@ -9,6 +9,7 @@ from typing import ParamSpec, TypeVar
 
 import anyio
 from mcp.server.mcpserver.exceptions import ToolError
+from redis.exceptions import RedisError
 
 from replicate_mcp.api import (
     APIConnectionError,
@@ -23,6 +24,7 @@ from replicate_mcp.api import (
 )
 from replicate_mcp.files import FileAccessError
 from replicate_mcp.runs import BadReference, NotCreated, OutcomeUnknown, UnresolvableModel
+from replicate_mcp.runs.supervisor import TooManyRuns
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,11 @@ def explain(exc: BaseException) -> str:
         return f"Replicate error: {exc}"
     if isinstance(exc, BadReference | UnresolvableModel | FileAccessError):
         return str(exc)
+    if isinstance(exc, TooManyRuns):
+        return str(exc)
+    if isinstance(exc, RedisError):
+        return ("This server's shared state (Redis, --state) did not answer, so nothing was started or changed. "
+                "Try again in a minute; if it persists, tell whoever runs this server.")
     raise exc
 
 

@@ -61,9 +61,17 @@ def standard_checks(services: Callable[[], Services | None]) -> list[ReadinessCh
             return None
         try:
             svc.ledger.list(limit=1)
-        except Exception as exc:  # sqlite3.Error, OSError
-            return f"the ledger does not answer ({type(exc).__name__}: {exc}): check the data folder's disk"
+        except Exception as exc:  # sqlite3.Error, OSError, redis' errors
+            where = "is Redis up at --state?" if svc.settings.state else "check the data folder's disk"
+            return f"the ledger does not answer ({type(exc).__name__}): {where}"
         return None
+
+    async def object_store() -> str | None:
+        svc = services()
+        if svc is None or svc.objects is None:
+            return None
+        problem = await svc.objects.check()
+        return f"{problem}: check --archive-to and the AWS_* credentials" if problem else None
 
     async def output_dir() -> str | None:
         svc = services()
@@ -78,7 +86,7 @@ def standard_checks(services: Callable[[], Services | None]) -> list[ReadinessCh
                     "permissions or free disk space, or set --output-dir")
         return None
 
-    return [state_open, ledger, output_dir]
+    return [state_open, ledger, output_dir, object_store]
 
 
 def server_card(settings: Settings) -> dict[str, Any]:

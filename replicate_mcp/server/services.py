@@ -222,7 +222,8 @@ async def open_services(settings: Settings, *, base_url: str | None = None) -> A
                                 state_key=settings.state_key.get_secret_value() if settings.state_key else None)
         supervisor = Supervisor(client, ledger, keeper, rate=settings.poll_rate, webhook_url=settings.webhook_url,
                                 min_interval=settings.min_poll_interval, coordination=coordination, clients=tenants,
-                                strict_tenancy=settings.auth == "oauth")
+                                strict_tenancy=settings.auth == "oauth",
+                                max_runs_per_tenant=settings.max_runs_per_tenant)
         services = Services(
             settings=settings,
             base_client=client,

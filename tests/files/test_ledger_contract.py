@@ -60,6 +60,7 @@ def test_pending_order_and_tenant_lists(ledger):
     assert [e.id for e in ledger.list(tenant="alice")] == ["id2", "id0"]
     assert [e.id for e in ledger.list(limit=1, before="id2", tenant="bob")] == ["id1"]
     assert ledger.claimed(["id0", "nope"]) == {"id0"}
+    assert (ledger.running("alice"), ledger.running("bob"), ledger.running("carol")) == (2, 1, 0)
 
 
 def test_intents_from_open_to_settled(ledger):

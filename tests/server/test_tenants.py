@@ -83,3 +83,23 @@ async def test_a_shared_team_token_keeps_people_apart(make_settings, sandbox, is
         audience = f"{base}/mcp"
         await check_isolation(base, issuer.token(audience, sub="alice@example.com"),
                               issuer.token(audience, sub="bob@example.com"), mode)
+
+
+async def test_each_person_has_their_own_limit_of_runs_in_flight(make_settings, two_accounts):
+    settings = make_settings(transport="http", port=free_port(), auth="replicate-token", base_url=two_accounts.base_url,
+                             max_runs_per_tenant=2)
+    slow = {"model": "sandbox/text-to-video", "input": {"prompt": "a long pan"}}
+    with running_http(create_server(settings, base_url=two_accounts.base_url), settings) as base:
+        async def create(token: str):
+            async with httpx2.AsyncClient(headers={"authorization": f"Bearer {token}"}) as http:
+                async with Client(streamable_http_client(f"{base}/mcp", http_client=http)) as client:
+                    return await client.call_tool("create_prediction", slow)
+
+        first, second = await create(ALICE), await create(ALICE)
+        assert not first.is_error and not second.is_error
+        third = await create(ALICE)
+        assert third.is_error
+        assert text_of(third) == ("Error executing tool create_prediction: Nothing was started: 2 of your runs are "
+                                  "still going, the most this server allows each person (--max-runs-per-tenant 2). "
+                                  "Wait for one with wait_for_prediction, or cancel one, then call again.")
+        assert not (await create(BOB)).is_error  # another person's runs do not count against Alice

@@ -86,6 +86,7 @@ class Replica:
 def start_replicas(count: int, *, tmp: Path, sandbox_url: str, redis_url: str, s3_url: str, s3_env: dict[str, str],
                    extra: list[str] = ()) -> list[Replica]:
     replicas = []
+    tmp.mkdir(parents=True, exist_ok=True)
     for n in range(count):
         port = free_port()
         data_dir = tmp / f"replica{n}"

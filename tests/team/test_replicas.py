@@ -124,3 +124,47 @@ async def test_a_call_waits_on_one_replica_while_another_follows(team, redis_url
     assert done.structured_content["finished"], text_of(done)
     assert done.structured_content["finished"][0]["status"] == "succeeded"
     assert any(m.startswith("running") for m in progress), progress  # the holder's polls reached this replica
+
+
+async def test_readiness_names_a_shared_store_that_is_down(tmp_path, redis_url, s3_store):
+    """/readyz checks Redis and the object store; a replica whose Redis is gone says so and is taken out of rotation."""
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import free_port
+
+    box = start_sandbox(SandboxConfig(time_scale=0.03, seed=10))
+    s3_url, s3_env = s3_store
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
+    try:
+        ready = start_replicas(1, tmp=tmp_path / "ok", sandbox_url=box.url, redis_url=redis_url, s3_url=s3_url,
+                               s3_env=s3_env)[0]
+        answer = httpx2.get(f"http://127.0.0.1:{ready.port}/readyz")
+        assert answer.status_code == 200, answer.text
+        ready.process.terminate()
+        ready.process.wait(10)
+
+        port = free_port()
+        args = [sys.executable, "-m", "replicate_mcp", "--transport", "http", "--port", str(port), "--base-url",
+                box.url, "--state", dead_redis, "--archive-to", "s3://no-such-bucket/x", "--data-dir",
+                str(tmp_path / "down")]
+        process = subprocess.Popen(args, env={"PATH": "/usr/bin:/bin", **s3_env}, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(300):  # until it serves, and its state has opened (that needs no Redis)
+                try:
+                    answer = httpx2.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+                    if "not open yet" not in answer.text:
+                        break
+                except httpx2.HTTPError:
+                    pass
+                time.sleep(0.1)
+            assert answer.status_code == 503
+            problems = " ".join(answer.json()["problems"]) if "problems" in answer.json() else answer.text
+            assert "the ledger does not answer (ConnectionError): is Redis up at --state?" in problems, problems
+        finally:
+            process.terminate()
+            process.wait(10)
+    finally:
+        box.stop()
