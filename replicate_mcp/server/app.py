@@ -12,6 +12,12 @@ from mcp.server import MCPServer
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.types import (
+    Resource,
+    SubscribeRequestParams,
+    SubscriptionsListenRequestParams,
+    UnsubscribeRequestParams,
+)
 
 from replicate_mcp import __version__
 from replicate_mcp.api import Prediction
@@ -21,6 +27,7 @@ from replicate_mcp.server.auth import auth_parts
 from replicate_mcp.server.compact import compact_schema
 from replicate_mcp.server.http_security import explain_unauthorized, require_bearer, transport_security
 from replicate_mcp.server.operations import ReadinessCheck, standard_checks, with_operations
+from replicate_mcp.server.prediction_resources import FILE_URI, PredictionUpdates, listed_resources
 from replicate_mcp.server.services import Services, open_services
 from replicate_mcp.server.tasks import PredictionTasks
 from replicate_mcp.server.toolsets import register_toolsets
@@ -43,17 +50,32 @@ build the input from the task and the model's example; run_model (it validates f
 and call again); if it returns a running prediction id, call wait_for_prediction. Report the output, and the
 local paths of any files."""
 
-FILE_URI = "replicate://predictions/{id}/files/{n}"
 WEBHOOK_PATH = "/webhooks/replicate"
 
 
 class ReplicateMCPServer(MCPServer):
-    """Archived files are served with their own MIME type, which a resource template cannot vary.
+    """Archived files are served with their own MIME type, which a resource template cannot vary; the caller's
+    recent predictions and files are listed, and their changes notified (`prediction_resources`).
 
     `services` is the lifespan's state, for the HTTP routes beside MCP (the webhook receiver)."""
 
     services: Services | None = None
     readiness_checks: list[ReadinessCheck]  # /readyz asks each; more engines, more checks
+    updates: PredictionUpdates
+
+    def serve_prediction_updates(self) -> None:
+        """subscriptions/listen (2026-07-28) and resources/subscribe (2025) for prediction resources."""
+        self.updates = PredictionUpdates(self._subscriptions)
+        lowlevel = self._lowlevel_server  # as MCPServer's own completion() registers its handler
+        lowlevel.add_request_handler("subscriptions/listen", SubscriptionsListenRequestParams, self.updates.listen)
+        lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, self.updates.subscribe)
+        lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, self.updates.unsubscribe)
+
+    async def list_resources(self) -> list[Resource]:
+        static = await super().list_resources()
+        if self.services is None:
+            return static
+        return [*static, *listed_resources(self.services.ledger)]  # the ledger as the current caller sees it
 
     def live_services(self) -> Services:
         if self.services is None:
@@ -77,7 +99,7 @@ def create_server(settings: Settings, *, base_url: str | None = None, tasks: Pre
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[Services]:
-        async with open_services(settings, base_url=base_url) as services:
+        async with open_services(settings, base_url=base_url) as services, server.updates.running():
             server.services = services
             try:
                 yield services
@@ -100,6 +122,7 @@ def create_server(settings: Settings, *, base_url: str | None = None, tasks: Pre
         extensions=[tasks := tasks or PredictionTasks()],
     )
     tasks.mount(server)
+    server.serve_prediction_updates()
     server.readiness_checks = standard_checks(lambda: server.services)
     register_toolsets(server, settings)
     _register_resources(server)
