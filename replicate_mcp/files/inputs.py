@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
@@ -64,6 +64,15 @@ def _epoch(iso: str | None) -> float | None:
         return None
 
 
+class UploadCache(Protocol):
+    """Live uploads by key (a content hash, prefixed by the tenant): SQLite here, Redis when replicas share it."""
+
+    def get(self, key: str, alive_until: float) -> tuple[str, str, float] | None: ...
+    def put(self, key: str, file: UploadedFile, expires_at: float) -> None: ...
+    def forget(self, file_id: str) -> None: ...
+    def close(self) -> None: ...
+
+
 class _UploadCache:
     """Uploads by content sha256, in a small SQLite table (or in memory without a db path)."""
 
@@ -102,19 +111,23 @@ class InputFiles:
     """Resolves file inputs: URLs and data: URIs pass through; allowed local files are inlined or uploaded."""
 
     def __init__(self, client: ReplicateClient, policy: PathPolicy, *, cache_db: Path | None = None,
-                 inline_limit: int = 256 * 1024, ledger: Ledger | None = None) -> None:
+                 inline_limit: int = 256 * 1024, ledger: Ledger | None = None,
+                 cache: UploadCache | None = None) -> None:
         self.client = client
         self.ledger = ledger  # the saved outputs an input may name (chains)
         self.policy = policy
         self.inline_limit = inline_limit
-        self._cache = _UploadCache(cache_db)
+        self._cache: UploadCache = cache or _UploadCache(cache_db)
         self._locks: dict[str, anyio.Lock] = {}
         self.tenant = "local"
 
-    def for_tenant(self, tenant: str, client: ReplicateClient) -> InputFiles:
-        """The same folders and cache, uploading with the tenant's client; a tenant reuses only its own uploads."""
+    def for_tenant(self, tenant: str, client: ReplicateClient, ledger: Ledger | None = None) -> InputFiles:
+        """The same folders and cache, uploading with the tenant's client; a tenant reuses only its own uploads
+        and chains only its own saved outputs (`ledger`: the tenant's view)."""
         view = copy.copy(self)
         view.client, view.tenant = client, tenant
+        if ledger is not None:
+            view.ledger = ledger
         return view
 
     def _key(self, sha256: str) -> str:

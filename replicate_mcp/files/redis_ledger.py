@@ -27,6 +27,36 @@ from .ledger import (
 from .models import ArchivedFile, abbreviate_data_uris, count_file_outputs
 
 
+class RedisUploadCache:
+    """Live uploads shared by replicas: `<prefix>upload:<key>` expires with the file on Replicate."""
+
+    def __init__(self, client: redis.Redis, *, prefix: str = "rmcp:") -> None:
+        self.redis = client
+        self.prefix = prefix
+
+    def get(self, key: str, alive_until: float) -> tuple[str, str, float] | None:
+        raw = self.redis.get(f"{self.prefix}upload:{key}")
+        if not raw:
+            return None
+        found = json.loads(raw)
+        return (found["id"], found["url"], found["expires_at"]) if found["expires_at"] > alive_until else None
+
+    def put(self, key: str, file: ArchivedFile | Any, expires_at: float) -> None:
+        pipe = self.redis.pipeline()
+        pipe.set(f"{self.prefix}upload:{key}", json.dumps({"id": file.id, "url": file.url, "expires_at": expires_at}),
+                 exat=int(expires_at) + 1)
+        pipe.set(f"{self.prefix}upload-id:{file.id}", key, exat=int(expires_at) + 1)
+        pipe.execute()
+
+    def forget(self, file_id: str) -> None:
+        key = self.redis.get(f"{self.prefix}upload-id:{file_id}")
+        if key:
+            self.redis.delete(f"{self.prefix}upload:{key}", f"{self.prefix}upload-id:{file_id}")
+
+    def close(self) -> None:
+        return None
+
+
 class RedisLedger:
     def __init__(self, client: redis.Redis, *, prefix: str = "rmcp:") -> None:
         self.redis = client

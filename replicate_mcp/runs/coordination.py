@@ -80,6 +80,24 @@ return 0
 """
 
 
+class RedisReplayCache:
+    """Webhook ids seen by any replica (Redis `SET id NX PX window`): a replayed delivery is refused by all of them."""
+
+    def __init__(self, url: str, *, window: float, prefix: str = "rmcp:") -> None:
+        import redis
+
+        self.redis = redis.Redis.from_url(url, decode_responses=True)
+        self.window = window
+        self.prefix = prefix
+
+    def seen_before(self, msg_id: str, now: float) -> bool:
+        first = self.redis.set(f"{self.prefix}webhook:{msg_id}", "1", nx=True, px=int(self.window * 1000))
+        return not first
+
+    def forget(self, msg_id: str) -> None:
+        self.redis.delete(f"{self.prefix}webhook:{msg_id}")
+
+
 class RedisCoordination:
     shared = True
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -12,6 +13,7 @@ from mcp.server import MCPServer
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.server.request_state import RequestStateSecurity
 from mcp.types import (
     Resource,
     SubscribeRequestParams,
@@ -21,7 +23,9 @@ from mcp.types import (
 
 from replicate_mcp import __version__
 from replicate_mcp.api import Prediction
+from replicate_mcp.api.webhooks import DEFAULT_TOLERANCE
 from replicate_mcp.config import ConfigError, Settings
+from replicate_mcp.runs.coordination import RedisReplayCache
 from replicate_mcp.schema import compact_summary
 from replicate_mcp.server.auth import auth_parts
 from replicate_mcp.server.compact import compact_schema
@@ -120,6 +124,7 @@ def create_server(settings: Settings, *, base_url: str | None = None, tasks: Pre
         lifespan=lifespan,
         log_level=settings.log_level,
         extensions=[tasks := tasks or PredictionTasks()],
+        request_state_security=_request_state(settings),
     )
     tasks.mount(server)
     server.serve_prediction_updates()
@@ -128,6 +133,15 @@ def create_server(settings: Settings, *, base_url: str | None = None, tasks: Pre
     _register_resources(server)
     _compact_tool_schemas(server)
     return server
+
+
+def _request_state(settings: Settings) -> RequestStateSecurity | None:
+    """Replicas share REPLICATE_MCP_STATE_KEY, so a request's sealed state (elicitation round trips) opens on any
+    of them; one process alone keeps the SDK's own key."""
+    if settings.state_key is None:
+        return None
+    key = hashlib.sha256(b"replicate-mcp request state:" + settings.state_key.get_secret_value().encode()).digest()
+    return RequestStateSecurity(keys=[key])
 
 
 def _compact_tool_schemas(server: MCPServer) -> None:
@@ -200,11 +214,11 @@ def http_app(server: MCPServer, settings: Settings):
             settings.host, settings.port,
         )
     if settings.webhook_url is not None and isinstance(server, ReplicateMCPServer):
-        app = _with_webhooks(app, server)
+        app = _with_webhooks(app, server, settings)
     return with_operations(app, settings, getattr(server, "readiness_checks", []))
 
 
-def _with_webhooks(app: Any, server: ReplicateMCPServer) -> Any:
+def _with_webhooks(app: Any, server: ReplicateMCPServer, settings: Settings) -> Any:
     """Replicate's deliveries reach WEBHOOK_PATH beside /mcp: signed, so they need no bearer token."""
 
     async def fetch_secret() -> str:
@@ -213,7 +227,9 @@ def _with_webhooks(app: Any, server: ReplicateMCPServer) -> Any:
     async def delivered(body: dict[str, Any]) -> None:
         await server.live_services().supervisor.observe(Prediction.model_validate(body))
 
-    receiver = WebhookReceiver(fetch_secret=fetch_secret, on_prediction=delivered)
+    # With replicas, a delivery replayed to another replica must be refused there too.
+    replays = RedisReplayCache(settings.state, window=2 * DEFAULT_TOLERANCE) if settings.state else None
+    receiver = WebhookReceiver(fetch_secret=fetch_secret, on_prediction=delivered, replays=replays)
 
     async def route(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"] == WEBHOOK_PATH:

@@ -25,7 +25,7 @@ from replicate_mcp.files import (
     default_data_dir,
 )
 from replicate_mcp.files.object_store import ObjectArchive
-from replicate_mcp.files.redis_ledger import RedisLedger
+from replicate_mcp.files.redis_ledger import RedisLedger, RedisUploadCache
 from replicate_mcp.runs import ModelResolver, Started, StartRequest, Supervisor, Tracked
 from replicate_mcp.runs.coordination import LocalCoordination, RedisCoordination
 from replicate_mcp.runs.supervisor import LOCAL_TENANT, TrainingRequest
@@ -70,7 +70,8 @@ class Services:
         if view is None or view.client is not client:
             view = _TenantView(client, TenantSupervisor(self.base_supervisor, principal.tenant),
                                TenantLedger(self.base_ledger, principal.tenant),
-                               self.base_inputs.for_tenant(principal.tenant, client),
+                               self.base_inputs.for_tenant(principal.tenant, client,
+                                                           TenantLedger(self.base_ledger, principal.tenant)),
                                ModelResolver(client) if client is not self.base_client else self.base_resolver)
             self._views[principal.tenant] = view
         return view
@@ -230,7 +231,8 @@ async def open_services(settings: Settings, *, base_url: str | None = None) -> A
             base_resolver=ModelResolver(client),
             base_supervisor=supervisor,
             policy=policy,
-            base_inputs=InputFiles(client, policy, cache_db=data_dir / "ledger.sqlite3", ledger=ledger),
+            base_inputs=InputFiles(client, policy, cache_db=data_dir / "ledger.sqlite3", ledger=ledger,
+                                   cache=RedisUploadCache(ledger.redis) if isinstance(ledger, RedisLedger) else None),
             keeper=keeper,
             base_ledger=ledger,
             output_dir=output_dir,

@@ -64,12 +64,13 @@ class WebhookReceiver:
         on_prediction: Callable[[dict[str, Any]], Awaitable[None]],
         tolerance: float = 300.0,
         max_body: int = 4 * 2**20,
+        replays: Any = None,
     ) -> None:
         self._fetch_secret = fetch_secret
         self._on_prediction = on_prediction
         self.tolerance = tolerance
         self.max_body = max_body
-        self.replays = ReplayCache(window=2 * tolerance)
+        self.replays = replays if replays is not None else ReplayCache(window=2 * tolerance)
         self._secret: str | None = None
         self._refreshed_at = -math.inf
         self._secret_lock = anyio.Lock()
