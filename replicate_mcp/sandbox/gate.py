@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .http_errors import PROBLEM, ApiError, throttled, unauthenticated
+from .http_errors import PROBLEM, ApiError, not_found, throttled, unauthenticated
 from .state import SandboxState
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,9 @@ class Gate:
             return
         elif fault == "429":
             await _send_error(send, throttled(1), {})
+            return
+        elif fault == "404":
+            await _send_error(send, not_found(), {})
             return
         elif fault in FAULT_BODIES:
             status, body = FAULT_BODIES[fault]

@@ -28,7 +28,9 @@ from replicate_mcp.config import ConfigError, Settings
 from replicate_mcp.runs.coordination import RedisReplayCache
 from replicate_mcp.schema import compact_summary
 from replicate_mcp.server.auth import auth_parts
+from replicate_mcp.server.client_logging import ClientLogging
 from replicate_mcp.server.compact import compact_schema
+from replicate_mcp.server.completions import register_completions
 from replicate_mcp.server.http_security import explain_unauthorized, require_bearer, transport_security
 from replicate_mcp.server.operations import ReadinessCheck, standard_checks, with_operations
 from replicate_mcp.server.prediction_resources import FILE_URI, PredictionUpdates, listed_resources
@@ -127,6 +129,8 @@ def create_server(settings: Settings, *, base_url: str | None = None, tasks: Pre
         request_state_security=_request_state(settings),
     )
     tasks.mount(server)
+    ClientLogging().mount(server)
+    register_completions(server)
     server.serve_prediction_updates()
     server.readiness_checks = standard_checks(lambda: server.services)
     register_toolsets(server, settings)
@@ -191,8 +195,10 @@ def _register_resources(server: MCPServer) -> None:
         return json.dumps(card, separators=(",", ":"))
 
     @server.prompt(name="run_a_model", description="Find, check and run a Replicate model for a task")
-    def run_a_model(task: str) -> str:
-        return WORKFLOW_PROMPT.format(task=task)
+    def run_a_model(task: str, model: str = "") -> str:
+        """`model` (optional, `owner/name`, completed by completion/complete) skips the search."""
+        chosen = f"\nUse the model {model}: skip search_models." if model.strip() else ""
+        return WORKFLOW_PROMPT.format(task=task) + chosen
 
 
 
