@@ -98,7 +98,8 @@ class PredictionTasks(Extension):
             return await call_next(ctx)
         if ctx.protocol_version not in TASK_VERSIONS or not declared(ctx):
             if params.name in self.required:
-                require_client_extension(ctx, TASKS)
+                require_tasks(ctx, f"{params.name} runs only as a task: declare the {TASKS} extension in the "
+                              "client's capabilities (a 2026-07-28 connection)")
             return await call_next(ctx)
         arguments = start(dict(params.arguments or {}))
         try:
@@ -151,7 +152,8 @@ class PredictionTasks(Extension):
 
     def _checked(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> Services:
         """The client declared Tasks (-32021 if not), the routing header agrees, and the task is known here."""
-        require_client_extension(ctx, TASKS)
+        require_tasks(ctx, f"tasks/* need the {TASKS} extension declared in the client's capabilities; without "
+                      f"it, follow the run with get_prediction or wait_for_prediction and its id ({params.task_id})")
         headers = getattr(ctx.request, "headers", None)
         named = headers.get("mcp-name") if headers is not None else None
         if named is not None and named != params.task_id:
@@ -201,6 +203,14 @@ class PredictionTasks(Extension):
                    or _time(entry and (entry.completed_at or entry.started_at)) or created)
         return {"taskId": task_id, "createdAt": created, "lastUpdatedAt": max(created, updated), "ttlMs": TTL_MS,
                 "pollIntervalMs": 1000 if svc.settings.min_poll_interval < 2 else 2000}
+
+
+def require_tasks(ctx: ServerRequestContext[Any, Any], message: str) -> None:
+    """-32021 (HTTP 400) naming the extension in `requiredCapabilities`, with what to do instead."""
+    try:
+        require_client_extension(ctx, TASKS)
+    except MCPError as exc:
+        raise MCPError(code=exc.error.code, message=message, data=exc.error.data) from None
 
 
 def declared(ctx: ServerRequestContext[Any, Any]) -> bool:

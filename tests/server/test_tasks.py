@@ -60,6 +60,7 @@ async def test_the_inlined_result_is_the_one_the_tool_returns(make_server):
         direct = (await plain.call_tool("run_model", HELLO)).model_dump(by_alias=True, mode="json", exclude_none=True)
     for shown in (task["result"]["structuredContent"], direct["structuredContent"]):
         shown.pop("id"), shown.pop("created_at"), shown.pop("metrics")
+        assert [note.split(" (")[0].startswith("cost ≈ $") for note in shown.pop("notes")] == [True]  # its own time
     assert task["result"]["structuredContent"] == direct["structuredContent"]
 
 
