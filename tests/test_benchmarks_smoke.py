@@ -9,7 +9,7 @@ pytestmark = pytest.mark.anyio
 
 async def test_tool_list_measurement():
     sizes = await measure_tool_list()
-    assert sizes["tools"] == 11
+    assert sizes["tools"] == 13
     assert sizes["visible_chars"] > 0
     assert sizes["whole_chars"] > sizes["visible_chars"]
 

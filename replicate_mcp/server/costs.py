@@ -180,8 +180,8 @@ async def gate(svc: Services, target: Target, input: dict[str, Any], approval: A
     return before
 
 
-def run_notes(svc: Services, tracked: Any, before: Estimate | None) -> list[str]:
-    """The cost line for a run's result: the cost once it succeeded, else the estimate."""
-    files = tracked.files or svc.saved_files(tracked.id)
-    note = cost_note(tracked.latest, len(files), before)
-    return [note] if note else []
+def estimate_notes(tracked: Any, before: Estimate | None) -> list[str]:
+    """The estimate, for a run not finished yet (a finished one gets its cost where it is rendered)."""
+    if before is None or tracked.latest.status == "succeeded":
+        return []
+    return [f"estimated cost {before.text}"]

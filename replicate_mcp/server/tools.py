@@ -362,7 +362,7 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         prediction = tracked.latest
         hint = None if prediction.is_terminal else WAIT_HINT
         return await _render(svc, tracked, logs=1_000 if prediction.status == "failed" else 0, hint=hint,
-                             notes=[*notes, *started.notes, *costs.run_notes(svc, tracked, before)], images=images)
+                             notes=[*notes, *started.notes, *costs.estimate_notes(tracked, before)], images=images)
 
     @server.tool(annotations=CREATE)
     @tool_errors
@@ -388,7 +388,7 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         assert tracked is not None
         hint = None if tracked.latest.is_terminal else "wait_for_prediction or get_prediction with this id"
         return await _render(svc, tracked, hint=hint, notes=[*notes, *started.notes,
-                                                             *costs.run_notes(svc, tracked, before)])
+                                                             *costs.estimate_notes(tracked, before)])
 
     @server.tool(annotations=CANCEL)
     @tool_errors
