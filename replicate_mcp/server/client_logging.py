@@ -22,14 +22,14 @@ from weakref import WeakKeyDictionary
 import anyio
 from mcp.server import MCPServer
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
-from mcp_types import (
+from mcp.types import (
     EmptyResult,
     LoggingLevel,
     LoggingMessageNotification,
     LoggingMessageNotificationParams,
     SetLevelRequestParams,
 )
-from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from mcp.types.version import MODERN_PROTOCOL_VERSIONS
 
 log = logging.getLogger(__name__)
 

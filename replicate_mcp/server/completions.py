@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 from mcp.server import MCPServer
 from mcp.server.context import ServerRequestContext
-from mcp_types import CompleteRequestParams, CompleteResult, Completion, PromptReference
+from mcp.types import CompleteRequestParams, CompleteResult, Completion, PromptReference
 
 from replicate_mcp.api import ReplicateError
 from replicate_mcp.server.services import Services
