@@ -69,7 +69,7 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="HTTP: the address Replicate reaches this server at; creates then carry a webhook to "
              "URL/webhooks/replicate [REPLICATE_MCP_PUBLIC_URL]")
     add("--poll-rate", type=float,
-        help="requests a second the server may spend following predictions (10, at most 50) [REPLICATE_MCP_POLL_RATE]")
+        help="requests a second the server may spend following predictions (30, at most 100) [REPLICATE_MCP_POLL_RATE]")
     add("--poll-interval", type=float,
         help="seconds between two polls of one prediction (2; below 2 only against a sandbox) [REPLICATE_MCP_POLL_INTERVAL]")
     add("--state", metavar="URL",

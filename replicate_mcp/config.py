@@ -70,7 +70,7 @@ class Settings(BaseModel):
     cancel_after: float = Field(900.0, ge=5)
     max_cancel_after: float = Field(3600.0, ge=5)
     public_url: str | None = None
-    poll_rate: float = Field(10.0, gt=0, le=50)
+    poll_rate: float = Field(30.0, gt=0, le=100)  # Replicate gives polls of one prediction a far larger bucket
     poll_interval: float | None = Field(None, ge=0.01)
     state: str | None = None          # None: SQLite in the data folder; redis://… to share with other replicas
     archive_to: str | None = None     # None: the output folder; s3://bucket/prefix for an object store

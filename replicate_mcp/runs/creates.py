@@ -73,29 +73,35 @@ def same_input(prediction: Job, intent: Intent) -> bool:
     return _canonical(_without_files(given)) == _canonical(_without_files(intent.input))
 
 
-async def reconcile(client: ReplicateClient, ledger: Ledger, intent: Intent) -> Job | None:
-    """The prediction (or training) `intent` created, or None when Replicate shows none.
+async def reconcile(client: ReplicateClient, ledger: Ledger, intent: Intent, *,
+                    lock: anyio.Lock | None = None) -> Job | None:
+    """The prediction (or training) `intent` created, now completed in the ledger; None when Replicate shows none.
 
-    Raises OutcomeUnknown if it can't be asked."""
+    Each look, and the adoption of what it finds, runs under `lock` (one at a time, so two lost creates with the
+    same input never adopt the same prediction); the wait between the two looks does not. Raises OutcomeUnknown if
+    Replicate can't be asked."""
+    lock = lock or anyio.Lock()
     recorded = ledger.created_by(intent.key)
     if recorded is not None:
         try:
-            if intent.kind == "training":
-                return await client.get_training(recorded)
-            return await client.get_prediction(recorded)
+            found: Job = await (client.get_training if intent.kind == "training" else client.get_prediction)(recorded)
         except UNSURE_ERRORS as exc:
             raise OutcomeUnknown(str(exc)) from None
+        ledger.complete_intent(intent, found)
+        return found
     since = datetime.fromisoformat(intent.created_at.replace("Z", "+00:00")) - CLOCK_SLACK
     for look in range(2):
         if look:
             await anyio.sleep(SECOND_LOOK_AFTER)
-        try:
-            find = _find_training if intent.kind == "training" else _find
-            found = await find(client, ledger, intent, since)
-        except UNSURE_ERRORS as exc:
-            raise OutcomeUnknown(str(exc)) from None
-        if found is not None:
-            return found
+        async with lock:
+            try:
+                find = _find_training if intent.kind == "training" else _find
+                adopted = await find(client, ledger, intent, since)
+            except UNSURE_ERRORS as exc:
+                raise OutcomeUnknown(str(exc)) from None
+            if adopted is not None:
+                ledger.complete_intent(intent, adopted)
+                return adopted
     return None
 
 

@@ -271,7 +271,9 @@ class Supervisor:
     async def _create(self, request: StartRequest, intent: Intent, pending: _Pending) -> None:
         notes: list[str] = []
         webhook, events = request.webhook, request.webhook_events_filter
-        if webhook is None and self.webhook_url is not None:
+        # Each account signs its webhooks with its own secret: the server's receiver knows only its own account's,
+        # so a person's own-token runs are followed by polls alone.
+        if webhook is None and self.webhook_url is not None and self._client(request.tenant) is self.client:
             webhook, events = self.webhook_url, ["start", "output", "logs", "completed"]
         try:
             try:
@@ -348,40 +350,36 @@ class Supervisor:
         """After an unsure failure: the prediction the create made, or NotCreated / OutcomeUnknown."""
         what = f"{exc.title or 'error'}" + (f" (HTTP {exc.status})" if exc.status else "")
         noun, lister = ("training", "list_trainings") if intent.kind == "training" else ("prediction", "list_predictions")
-        async with self._reconciling:  # one at a time, so two lost creates never adopt the same prediction
-            try:
-                found = await reconcile(self._client(intent.tenant), self.ledger, intent)
-            except OutcomeUnknown as unknown:
-                self.ledger.settle_intent(intent.key, "unknown", f"{what}; then {unknown}")
-                self._spawn(self._reconcile_later, intent)
-                raise OutcomeUnknown(
-                    f"Replicate failed during the create ({what}) and could not be asked whether it made a "
-                    f"{noun}. Do not retry yet: this server keeps checking. Call {lister} in a minute; "
-                    f"it shows the {noun} if one was made."
-                ) from None
-            if found is None:
-                self.ledger.settle_intent(intent.key, "not_created", what)
-                raise NotCreated(
-                    f"Replicate failed during the create ({what}); the server checked and no {noun} was "
-                    "created, so nothing is billed. It is safe to call again."
-                ) from None
-            self.ledger.complete_intent(intent, found)
-            return found
+        try:
+            found = await reconcile(self._client(intent.tenant), self.ledger, intent, lock=self._reconciling)
+        except OutcomeUnknown as unknown:
+            self.ledger.settle_intent(intent.key, "unknown", f"{what}; then {unknown}")
+            self._spawn(self._reconcile_later, intent)
+            raise OutcomeUnknown(
+                f"Replicate failed during the create ({what}) and could not be asked whether it made a "
+                f"{noun}. Do not retry yet: this server keeps checking. Call {lister} in a minute; "
+                f"it shows the {noun} if one was made."
+            ) from None
+        if found is None:
+            self.ledger.settle_intent(intent.key, "not_created", what)
+            raise NotCreated(
+                f"Replicate failed during the create ({what}); the server checked and no {noun} was "
+                "created, so nothing is billed. It is safe to call again."
+            ) from None
+        return found
 
     async def _reconcile_later(self, intent: Intent) -> None:
         """Keep asking until the intent's outcome is known (or its input would be gone anyway)."""
         created = datetime.fromisoformat(intent.created_at.replace("Z", "+00:00"))
         while (datetime.now(UTC) - created).total_seconds() < RECONCILE_GIVE_UP:
             await anyio.sleep(RECONCILE_RETRY * self.min_interval / MIN_INTERVAL)
-            async with self._reconciling:
-                try:
-                    found = await reconcile(self._client(intent.tenant), self.ledger, intent)
-                except OutcomeUnknown:
-                    continue
-                if found is None:
-                    self.ledger.settle_intent(intent.key, "not_created", "checked later: none was created")
-                    return
-                self.ledger.complete_intent(intent, found)
+            try:
+                found = await reconcile(self._client(intent.tenant), self.ledger, intent, lock=self._reconciling)
+            except OutcomeUnknown:
+                continue
+            if found is None:
+                self.ledger.settle_intent(intent.key, "not_created", "checked later: none was created")
+                return
             log.info("intent %s: found its %s %s", intent.key, intent.kind, found.id)
             self._track(found, kind=intent.kind, deadline=self._deadline_of(found.id), tenant=intent.tenant)
             return
@@ -685,12 +683,10 @@ class Supervisor:
         """Pick up what a previous process left: unknown creates, running predictions, unarchived outputs."""
         for intent in self.ledger.unresolved_intents():
             try:
-                async with self._reconciling:
-                    found = await reconcile(self._client(intent.tenant), self.ledger, intent)
-                    if found is None:
-                        self.ledger.settle_intent(intent.key, "not_created", "checked after a restart: none was created")
-                        continue
-                    self.ledger.complete_intent(intent, found)
+                found = await reconcile(self._client(intent.tenant), self.ledger, intent, lock=self._reconciling)
+                if found is None:
+                    self.ledger.settle_intent(intent.key, "not_created", "checked after a restart: none was created")
+                    continue
                 self._track(found, kind=intent.kind, deadline=self._deadline_of(found.id), tenant=intent.tenant)
             except OutcomeUnknown:
                 self.ledger.settle_intent(intent.key, "unknown", "Replicate could not be asked after a restart")

@@ -22,13 +22,14 @@ from tests.conftest import free_port
 
 
 class RoundRobin:
-    def __init__(self, backends: list[int]) -> None:
+    def __init__(self, backends: list[int], *, port: int | None = None) -> None:
         self.backends = backends
-        self.port = free_port()
+        self.port = port or free_port()
         self._next = 0
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
-        threading.Thread(target=self._run, daemon=True).start()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
         self._ready.wait(10)
 
     @property
@@ -68,8 +69,17 @@ class RoundRobin:
         await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
 
     def close(self) -> None:
-        self._loop.call_soon_threadsafe(self._server.close)
+        async def shutdown() -> None:
+            self._server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
 
 
 @dataclass

@@ -168,3 +168,38 @@ async def test_readiness_names_a_shared_store_that_is_down(tmp_path, redis_url, 
             process.wait(10)
     finally:
         box.stop()
+
+
+async def test_a_webhook_reaching_any_replica_wakes_a_call_waiting_on_another(tmp_path, redis_url, s3_store):
+    """Polling is slowed to once a minute: the run's end can only come through the webhook and the event channel."""
+    redis.Redis.from_url(redis_url).flushdb()
+    box = start_sandbox(SandboxConfig(time_scale=0.03, seed=12, cold_boot=0.5, allow_insecure_webhooks=True))
+    team_token = "r8_sandbox_team_token"  # the server's own token: webhooks are signed with its account's secret
+    s3_url, s3_env = s3_store
+    from tests.conftest import free_port
+
+    balancer_port = free_port()
+    replicas = start_replicas(3, tmp=tmp_path, sandbox_url=box.url, redis_url=redis_url, s3_url=s3_url,
+                              s3_env={**s3_env, "REPLICATE_API_TOKEN": team_token},
+                              extra=["--poll-interval", "60",
+                                                    "--public-url", f"http://127.0.0.1:{balancer_port}"])
+    balancer = RoundRobin([r.port for r in replicas], port=balancer_port)
+    try:
+        made = await call(balancer, team_token, "create_prediction", {"model": VIDEO, "input": {"prompt": "by webhook"}})
+        prediction_id = made.structured_content["id"]
+        holder = redis.Redis.from_url(redis_url, decode_responses=True).get(f"rmcp:lease:{prediction_id}")
+        other = next(r for r in replicas if f"-{r.process.pid}-" not in holder)
+        async with httpx2.AsyncClient(timeout=60) as http:
+            async with Client(streamable_http_client(f"http://127.0.0.1:{other.port}/mcp", http_client=http)) as c:
+                done = await c.call_tool("wait_for_prediction", {"ids": prediction_id, "wait_seconds": 30})
+        assert done.structured_content["finished"], text_of(done)
+        assert done.structured_content["finished"][0]["status"] == "succeeded"
+        assert done.structured_content["finished"][0]["files"]
+        polls = box.stats()["requests"].get("GET /v1/predictions/{prediction_id}", 0)
+        assert polls <= 2, polls  # the refresh of the waiting call, not a follower's polling
+    finally:
+        balancer.close()
+        for replica in replicas:
+            replica.process.terminate()
+            replica.process.wait(10)
+        box.stop()
