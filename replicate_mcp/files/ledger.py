@@ -70,6 +70,7 @@ CREATE TABLE IF NOT EXISTS intents (
 );
 CREATE INDEX IF NOT EXISTS intents_state ON intents (state);
 CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, sealed TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS spend (key TEXT PRIMARY KEY, spent REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS archived_files (
     prediction_id TEXT NOT NULL,
     idx INTEGER NOT NULL,
@@ -203,6 +204,20 @@ class Ledger:
         )
         self.update(prediction)
         return bool(rows)
+
+    def add_spend(self, key: str, amount: float, cap: float | None) -> tuple[bool, float]:
+        """Add `amount` to the total under `key` unless that would pass `cap`: (added, the total before)."""
+        with self._lock, self._db:
+            row = self._db.execute("SELECT spent FROM spend WHERE key=?", (key,)).fetchone()
+            spent = row["spent"] if row else 0.0
+            if cap is not None and spent + amount > cap:
+                return False, spent
+            self._db.execute("INSERT OR REPLACE INTO spend VALUES (?,?)", (key, spent + amount))
+            return True, spent
+
+    def get_spend(self, key: str) -> float:
+        rows = self._run("SELECT spent FROM spend WHERE key=?", (key,))
+        return rows[0]["spent"] if rows else 0.0
 
     def put_secret(self, name: str, sealed: str) -> None:
         """A value sealed by the caller (never a secret in clear)."""

@@ -26,6 +26,15 @@ from .ledger import (
 )
 from .models import ArchivedFile, abbreviate_data_uris, count_file_outputs
 
+# KEYS[1] the total; ARGV[1] the amount, ARGV[2] the cap. Added only if it stays within the cap; kept two days.
+_ADD_SPEND = """
+local spent = tonumber(redis.call('GET', KEYS[1]) or '0')
+if spent + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return {0, tostring(spent)} end
+redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], 172800)
+return {1, tostring(spent)}
+"""
+
 
 class RedisUploadCache:
     """Live uploads shared by replicas: `<prefix>upload:<key>` expires with the file on Replicate."""
@@ -61,6 +70,7 @@ class RedisLedger:
     def __init__(self, client: redis.Redis, *, prefix: str = "rmcp:") -> None:
         self.redis = client
         self.prefix = prefix
+        self._add_spend = client.register_script(_ADD_SPEND)
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "rmcp:") -> RedisLedger:
@@ -148,6 +158,13 @@ class RedisLedger:
 
     def keep(self, prediction_id: str) -> None:
         self._change(prediction_id, lambda doc: {**doc, "keep_running": True})
+
+    def add_spend(self, key: str, amount: float, cap: float | None) -> tuple[bool, float]:
+        added = self._add_spend(keys=[self._k("spend", key)], args=[repr(amount), "inf" if cap is None else repr(cap)])
+        return bool(int(added[0])), float(added[1])
+
+    def get_spend(self, key: str) -> float:
+        return float(self.redis.get(self._k("spend", key)) or 0.0)
 
     def put_secret(self, name: str, sealed: str) -> None:
         self.redis.hset(self._k("secrets"), name, sealed)

@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 TOKENS_PER_CHAR = 0.25          # Llama's tokenizer: about 4 characters a token in English
 DEFAULT_MAX_TOKENS = 512
@@ -149,14 +150,36 @@ class OverBudget(Exception):
     """A run refused by --max-cost-per-run or --budget; the message says which, the estimate and the flag."""
 
 
-class Spend:
-    """Estimated spend of this server process: each started run adds its estimate's high end."""
+class SharedSpend(Protocol):
+    def add_spend(self, key: str, amount: float, cap: float | None) -> tuple[bool, float]: ...
+    def get_spend(self, key: str) -> float: ...
 
-    def __init__(self, *, max_per_run: float | None, budget: float | None) -> None:
+
+class Spend:
+    """Estimated spend of one person: each started run adds its estimate's high end.
+
+    Alone, a process counts in memory from its start. With `shared` (the replicas' Redis ledger) every replica
+    counts into one total per person and UTC day, so the budget holds whichever replica a run starts on."""
+
+    def __init__(self, *, max_per_run: float | None, budget: float | None, shared: SharedSpend | None = None,
+                 account: str = "local") -> None:
         self.max_per_run = max_per_run
         self.budget = budget
-        self.spent = 0.0
+        self._spent = 0.0
         self._lock = threading.Lock()
+        self._shared = shared
+        self._account = account
+
+    @property
+    def per_day(self) -> bool:
+        return self._shared is not None
+
+    def _key(self) -> str:
+        return f"{self._account}:{datetime.now(UTC).date().isoformat()}"
+
+    @property
+    def spent(self) -> float:
+        return self._shared.get_spend(self._key()) if self._shared is not None else self._spent
 
     def reserve(self, estimates: list[Estimate | None]) -> None:
         """Check every estimate against the caps, then count them all; raises OverBudget and counts none."""
@@ -169,14 +192,26 @@ class Spend:
                         f"this server's --max-cost-per-run of {usd(self.max_per_run)}. Use fewer or smaller "
                         "outputs, or ask the user to raise --max-cost-per-run (REPLICATE_MCP_MAX_COST_PER_RUN).")
         total = sum(e.high for e in known)
+        if self._shared is not None:
+            accepted, spent = self._shared.add_spend(self._key(), total, self.budget)
+            if not accepted:
+                raise OverBudget(self._refusal(spent, total, "today (UTC)",
+                                               "It starts again at midnight UTC, or ask the user to raise --budget "
+                                               "(REPLICATE_MCP_BUDGET)."))
+            return
         with self._lock:
-            if self.budget is not None and self.spent + total > self.budget:
-                left = max(0.0, self.budget - self.spent)
-                raise OverBudget(
-                    f"Refused before anything was created: this server's --budget of {usd(self.budget)} has "
-                    f"{usd(left)} left (estimated {usd(self.spent)} spent so far), and this would cost about "
-                    f"{usd(total)}. Ask the user to raise --budget (REPLICATE_MCP_BUDGET) or restart the server.")
-            self.spent += total
+            if self.budget is not None and self._spent + total > self.budget:
+                raise OverBudget(self._refusal(self._spent, total, "so far",
+                                               "Ask the user to raise --budget (REPLICATE_MCP_BUDGET) or restart "
+                                               "the server."))
+            self._spent += total
+
+    def _refusal(self, spent: float, total: float, period: str, then: str) -> str:
+        assert self.budget is not None
+        left = max(0.0, self.budget - spent)
+        return (f"Refused before anything was created: this server's --budget of {usd(self.budget)} has "
+                f"{usd(left)} left (estimated {usd(spent)} spent {period}), and this would cost about "
+                f"{usd(total)}. {then}")
 
 
 __all__ = ["Estimate", "OverBudget", "PriceTable", "Spend", "price_table", "usd"]

@@ -29,12 +29,15 @@ class CostConfirmation(BaseModel):
 
 
 def spend(svc: Services) -> Spend:
-    """The process's spend counter, made on first use from the settings."""
-    counter = getattr(svc, "_spend", None)
-    if counter is None:
-        counter = Spend(max_per_run=svc.settings.max_cost_per_run, budget=svc.settings.budget)
-        svc._spend = counter  # type: ignore[attr-defined]
-    return counter
+    """The caller's spend counter (each person has their own --budget), made on first use from the settings;
+    with replicas it counts in the shared ledger, per UTC day."""
+    counters: dict[str, Spend] = svc.__dict__.setdefault("_spend_by_tenant", {})
+    tenant = svc.tenant
+    if tenant not in counters:
+        shared = svc.base_ledger if svc.settings.state else None
+        counters[tenant] = Spend(max_per_run=svc.settings.max_cost_per_run, budget=svc.settings.budget,
+                                 shared=shared, account=tenant)  # type: ignore[arg-type]
+    return counters[tenant]
 
 
 async def hardware_of(svc: Services, target: Target) -> str | None:

@@ -89,7 +89,7 @@ def register_account_tools(server: MCPServer, *, read_only: bool) -> None:
         svc = services(ctx)
         account = await svc.client.get_account()
         counter = spend(svc)
-        spent = f"{usd(counter.spent)} estimated since this server started"
+        spent = f"{usd(counter.spent)} estimated " + ("today (UTC)" if counter.per_day else "since this server started")
         if counter.budget is not None:
             spent += f" (budget {usd(counter.budget)})"
         info = AccountInfo(username=account.username, type=account.type, name=account.name,

@@ -80,6 +80,14 @@ def test_intents_from_open_to_settled(ledger):
     assert ledger.intent(second.key).state == "not_created"
 
 
+def test_spend_is_added_only_within_the_cap(ledger):
+    assert ledger.add_spend("alice:2026-12-01", 0.006, 0.01) == (True, 0.0)
+    assert ledger.add_spend("alice:2026-12-01", 0.006, 0.01) == (False, 0.006)
+    assert ledger.add_spend("bob:2026-12-01", 0.009, 0.01) == (True, 0.0)
+    assert ledger.add_spend("alice:2026-12-01", 0.003, None) == (True, 0.006)
+    assert round(ledger.get_spend("alice:2026-12-01"), 6) == 0.009 and ledger.get_spend("carol:2026-12-01") == 0.0
+
+
 def test_sealed_secrets(ledger):
     assert ledger.get_secret("token:alice") is None
     ledger.put_secret("token:alice", "gAAAA-sealed-1")

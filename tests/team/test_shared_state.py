@@ -58,3 +58,20 @@ def test_replicas_with_one_state_key_open_each_others_request_state():
     with pytest.raises(Exception):  # noqa: B017 - the SDK's codec raises its own error for a foreign key
         _request_state(other).codec.unseal(sealed)
     assert _request_state(load_settings({}, env={})) is None
+
+
+def test_a_budget_holds_across_replicas_per_person_and_day(redis_url):
+    from replicate_mcp.files.redis_ledger import RedisLedger
+    from replicate_mcp.pricing import OverBudget, Spend, price_table
+
+    ledger = RedisLedger.from_url(redis_url, prefix=f"t{uuid.uuid4().hex[:8]}:")
+    one = price_table().before("black-forest-labs/flux-schnell", official=True, input={"num_outputs": 2},
+                               example_seconds=None)
+    on_replica_1, on_replica_2 = (Spend(max_per_run=None, budget=one.high * 1.5, shared=ledger, account="alice")
+                                  for _ in range(2))
+    on_replica_1.reserve([one])
+    with pytest.raises(OverBudget, match=r"spent today \(UTC\)\), and this would cost about .* It starts again at "
+                                         r"midnight UTC, or ask the user to raise --budget"):
+        on_replica_2.reserve([one])
+    Spend(max_per_run=None, budget=one.high * 1.5, shared=ledger, account="bob").reserve([one])  # bob's own budget
+    assert round(on_replica_2.spent, 6) == round(one.high, 6)
