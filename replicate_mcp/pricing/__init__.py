@@ -2,10 +2,12 @@
 
 Community models are billed per second of the hardware they run on, and the API does not say which hardware a
 public model uses: their estimates are a range from the cheapest to the dearest GPU in the table, unless the
-hardware is known (deployments, trainers). Official models are billed per output (images, tokens). Estimates
-come before a run (the model's example `predict_time`, or the input's output count); costs come after it
-(`metrics.predict_time` × the rate, or the outputs × the price). Every figure is marked approximate, with the
-table's date. `Spend` caps what one server process may start (`--budget`) and each run (`--max-cost-per-run`).
+hardware is known (deployments, trainers). Official models are billed per output (images, tokens); the table
+holds only the prices a public page states, each with its source and date, and an official model without one gets
+no number at all (`unpriced` says so), never a guess from its run time. Estimates come before a run (the model's
+example `predict_time`, or the input's output count); costs come after it (`metrics.predict_time` × the rate, or
+the outputs × the price). Every figure is marked approximate, with its date. `Spend` caps what one server process
+may start (`--budget`) and each run (`--max-cost-per-run`).
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ class PriceTable:
         if price is not None:
             return f"per output: {_unit_text(price)} (as of {price['as_of']}, {price['source']})"
         if official:
-            return f"per output (official model); its price is on https://replicate.com/{model}"
+            return f"per output (official model), at a price this server does not know: see https://replicate.com/{model}"
         if hardware and self.rate(hardware) is not None:
             return f"per second of {hardware} at {usd(self.rate(hardware) or 0)}/s (as of {self.as_of})"
         low, high = (self.rate(s) or 0 for s in self.range)
@@ -82,9 +84,16 @@ class PriceTable:
                 prompt = sum(len(v) for k, v in input.items() if isinstance(v, str) and "prompt" in k)
                 out_tokens = _int(input.get("max_tokens") or input.get("max_new_tokens"), DEFAULT_MAX_TOKENS)
                 return self._tokens(price, int(prompt * TOKENS_PER_CHAR) + 1, out_tokens, upper=True)
-        if example_seconds is None:
+        if official or example_seconds is None:  # an official model's run time says nothing of its price
             return None
         return self._seconds(example_seconds, hardware, "its example run")
+
+    def unpriced(self, model: str, *, official: bool) -> str | None:
+        """For an official model whose price the table does not hold: a line saying so, in place of a number."""
+        if not official or model.lower() in self.official:
+            return None
+        return (f"billed per output at a price this server does not know (no public source for it in its price "
+                f"table): see https://replicate.com/{model}")
 
     def after(self, model: str, *, official: bool, metrics: dict[str, Any] | None, outputs: int,
               hardware: str | None = None) -> Estimate | None:

@@ -78,14 +78,22 @@ def cost_after(prediction: Job, files: int) -> Estimate | None:
                                metrics=prediction.metrics, outputs=files)
 
 
+def unpriced(prediction: Job) -> str | None:
+    """For an official model whose price the table does not hold: a line saying so, with no number."""
+    if not prediction.model:
+        return None
+    note = price_table().unpriced(prediction.model, official=prediction.version == "hidden")
+    return f"cost not estimated: {note}" if note else None
+
+
 def cost_note(prediction: Job, files: int, before: Estimate | None = None) -> str | None:
-    """One line for a result: the cost after a run, else the estimate before it."""
+    """One line for a result: the cost after a run, else the estimate before it, else why there is no number."""
     after = cost_after(prediction, files)
     if after is not None:
         return f"cost {after.text}"
     if before is not None:
         return f"estimated cost {before.text}"
-    return None
+    return unpriced(prediction) if prediction.status == "succeeded" else None
 
 
 def reserve(svc: Services, estimates: list[Estimate | None]) -> None:
@@ -185,6 +193,9 @@ async def gate(svc: Services, target: Target, input: dict[str, Any], approval: A
 
 def estimate_notes(tracked: Any, before: Estimate | None) -> list[str]:
     """The estimate, for a run not finished yet (a finished one gets its cost where it is rendered)."""
-    if before is None or tracked.latest.status == "succeeded":
+    if tracked.latest.status == "succeeded":
         return []
+    if before is None:
+        note = unpriced(tracked.latest)
+        return [note] if note else []
     return [f"estimated cost {before.text}"]

@@ -1,16 +1,15 @@
 """A price on every run, the caps, the user's confirmation, many runs in one call: over the MCP wire, both eras."""
 
-import re
-
 import pytest
 from mcp import Client, types
 
-from replicate_mcp.pricing import Spend, price_table, usd
+from replicate_mcp.pricing import PriceTable, Spend, price_table
 
 pytestmark = pytest.mark.anyio
 
 FLUX = "black-forest-labs/flux-schnell"
 HELLO = "replicate/hello-world"
+LLAMA = "meta/meta-llama-3-8b-instruct"
 
 
 def text_of(result) -> str:
@@ -37,7 +36,7 @@ def answering(action: str, confirm: bool = True):
 async def test_the_card_says_how_a_model_is_billed_and_results_carry_the_cost(make_server, mode):
     async with Client(make_server(), mode=mode) as client:
         official = (await client.call_tool("get_model", {"model": FLUX})).structured_content
-        assert official["billing"] == ("per output: $0.003 per image (as of 2025, "
+        assert official["billing"] == ("per output: $0.003 per image (as of 2026-10-07, "
                                        "https://replicate.com/black-forest-labs/flux-schnell)")
         assert "cold_boot" not in official
         community = (await client.call_tool("get_model", {"model": HELLO})).structured_content
@@ -47,7 +46,7 @@ async def test_the_card_says_how_a_model_is_billed_and_results_carry_the_cost(ma
 
         images = await client.call_tool("run_model", {"model": FLUX, "input": {"prompt": "a fox", "num_outputs": 2}})
         assert images.structured_content["status"] == "succeeded", text_of(images)
-        assert "cost ≈ $0.006 (2 images × $0.003; approximate, prices as of 2025)" in images.structured_content["notes"]
+        assert "cost ≈ $0.006 (2 images × $0.003; approximate, prices as of 2026-10-07)" in images.structured_content["notes"]
 
         hello = await client.call_tool("run_model", {"model": HELLO, "input": {"text": "cost"}})
         seconds = hello.structured_content["metrics"]["predict_time"]
@@ -62,17 +61,39 @@ async def test_the_card_says_how_a_model_is_billed_and_results_carry_the_cost(ma
         assert any(n.startswith(("estimated cost ≈ $0.003 (1 image × $0.003", "cost ≈ $0.003 (1 image")) for n in notes)
 
 
-async def test_language_model_cost_from_its_token_counts(make_server, mode):
+async def test_an_official_model_without_a_sourced_price_gets_no_number(make_server, mode):
     async with Client(make_server(), mode=mode) as client:
-        result = await client.call_tool("run_model", {"model": "meta/meta-llama-3-8b-instruct",
-                                                      "input": {"prompt": "Say hi", "max_tokens": 30}})
-        [note] = [n for n in result.structured_content["notes"] if n.startswith("cost")]
-    match = re.fullmatch(r"cost ≈ \$([0-9.]+) \((\d+) input \+ (\d+) output tokens; approximate, prices as of 2025\)",
-                         note)
-    assert match, note
-    tokens_in, tokens_out = int(match[2]), int(match[3])
-    assert tokens_out > 0 and tokens_in > 0
-    assert match[1] == usd((tokens_in * 0.05 + tokens_out * 0.25) / 1e6).removeprefix("$")
+        card = (await client.call_tool("get_model", {"model": LLAMA})).structured_content
+        assert card["billing"] == ("per output (official model), at a price this server does not know: see "
+                                   f"https://replicate.com/{LLAMA}")
+        result = await client.call_tool("run_model", {"model": LLAMA, "input": {"prompt": "Say hi", "max_tokens": 30}})
+        assert result.structured_content["status"] == "succeeded", text_of(result)
+        costs = [n for n in result.structured_content["notes"] if "cost" in n]
+    assert costs == ["cost not estimated: billed per output at a price this server does not know (no public source "
+                     f"for it in its price table): see https://replicate.com/{LLAMA}"]
+    assert not any("$" in n for n in costs)
+
+
+def test_token_prices_count_input_and_output_tokens():
+    table = PriceTable({**price_table().data, "official": {"acme/chat": {
+        "unit": "token", "usd_per_million_input": 0.5, "usd_per_million_output": 2.0, "source": "https://example.test",
+        "as_of": "2026-01-02"}}})
+    after = table.after("acme/chat", official=True, metrics={"input_token_count": 1000, "output_token_count": 250},
+                        outputs=0)
+    assert after.text == "≈ $0.001 (1000 input + 250 output tokens; approximate, prices as of 2026-01-02)"
+    before = table.before("acme/chat", official=True, input={"prompt": "x" * 400, "max_tokens": 100},
+                          example_seconds=9.0)
+    assert (before.low, before.basis) == (0.0, "101 input + at most 100 output tokens")
+    assert before.high == (101 * 0.5 + 100 * 2.0) / 1e6
+
+
+def test_every_official_price_names_its_public_source_and_dates():
+    for model, price in price_table().official.items():
+        assert price["source"].startswith("https://replicate.com/"), model
+        assert price["source_says"] and price["as_of"] == "2026-10-07" and price["checked"] == "2026-12-01", model
+    assert price_table().unpriced("meta/meta-llama-3-8b-instruct", official=True) is not None
+    assert price_table().unpriced(FLUX, official=True) is None
+    assert price_table().unpriced(HELLO, official=False) is None
 
 
 async def test_max_cost_per_run_refuses_before_anything_is_created(make_server, sandbox, mode):
@@ -81,7 +102,7 @@ async def test_max_cost_per_run_refuses_before_anything_is_created(make_server, 
         refused = await client.call_tool("run_model", {"model": FLUX, "input": {"prompt": "a", "num_outputs": 2}})
         assert refused.is_error
         assert ("Refused before anything was created: the run's estimated cost ≈ $0.006 (2 images × $0.003; "
-                "approximate, prices as of 2025) is above this server's --max-cost-per-run of $0.005") in text_of(refused)
+                "approximate, prices as of 2026-10-07) is above this server's --max-cost-per-run of $0.005") in text_of(refused)
         assert "REPLICATE_MCP_MAX_COST_PER_RUN" in text_of(refused)
         assert creates(sandbox) == before
         allowed = await client.call_tool("run_model", {"model": FLUX, "input": {"prompt": "a"}})
@@ -122,7 +143,7 @@ async def test_confirm_above_asks_the_user_and_a_decline_creates_nothing(make_se
         dear = await client.call_tool("run_model", {"model": FLUX, "input": {"prompt": "a", "num_outputs": 3}})
         assert dear.structured_content["status"] == "succeeded", text_of(dear)
         assert asked == ["Start a run of black-forest-labs/flux-schnell? Estimated cost ≈ $0.009 (3 images × $0.003; "
-                         "approximate, prices as of 2025); this server asks above $0.005."]
+                         "approximate, prices as of 2026-10-07); this server asks above $0.005."]
 
     for action, confirm in (("decline", True), ("cancel", True), ("accept", False)):
         answer, asked = answering(action, confirm)
@@ -141,7 +162,7 @@ async def test_a_client_that_cannot_be_asked_gets_the_estimate_and_the_flag(make
     assert refused.is_error
     message = text_of(refused)
     assert ("Nothing was created: a run of black-forest-labs/flux-schnell has an estimated cost of ≈ $0.012 "
-            "(4 images × $0.003; approximate, prices as of 2025), above this server's --confirm-above of $0.005") in message
+            "(4 images × $0.003; approximate, prices as of 2026-10-07), above this server's --confirm-above of $0.005") in message
     assert "REPLICATE_MCP_CONFIRM_ABOVE" in message and "cannot ask the user" in message
     assert creates(sandbox) == before
 
@@ -180,5 +201,5 @@ async def test_run_batch_asks_once_for_the_total(make_server, sandbox, mode):
         refused = await client.call_tool("run_batch", {"model": FLUX, "inputs": [{"prompt": "a", "num_outputs": 2}] * 3})
     assert refused.is_error and "nothing was created" in text_of(refused)
     assert asked == ["Start 3 runs of black-forest-labs/flux-schnell? Estimated cost ≈ $0.018 (3 runs, each 2 images "
-                     "× $0.003; approximate, prices as of 2025); this server asks above $0.01."]
+                     "× $0.003; approximate, prices as of 2026-10-07); this server asks above $0.01."]
     assert creates(sandbox) == before
