@@ -15,7 +15,7 @@ from ._errors import (
 )
 from ._retry import RetryPolicy
 from .client import DEFAULT_BASE_URL, USER_AGENT, ReplicateClient, normalize_base_url
-from .models import (
+from .objects import (
     TERMINAL_STATUSES,
     Account,
     Collection,

@@ -18,7 +18,7 @@ from .. import __version__
 from ._errors import APIConnectionError, MissingTokenError, ReplicateError
 from ._retry import TRANSIENT_ERRORS, RetryPolicy, Safety
 from ._transport import Sender
-from .models import (
+from .objects import (
     Account,
     Collection,
     Deployment,

@@ -4,9 +4,9 @@ from .archive import OutputArchive, decode_data_uri
 from .inputs import InputFiles
 from .keeper import OutputKeeper
 from .ledger import Intent, Ledger, LedgerEntry, mask_secrets
-from .models import ArchivedFile, ArchiveFailure, ArchiveResult, UploadedFile, iter_file_values
 from .net import DownloadRefusedError, URLPolicy
 from .paths import HOW_TO_ALLOW, FileAccessError, PathPolicy, default_data_dir, default_output_dir
+from .records import ArchivedFile, ArchiveFailure, ArchiveResult, UploadedFile, iter_file_values
 from .thumbnails import make_thumbnail
 
 __all__ = [

@@ -18,7 +18,8 @@ from urllib.parse import unquote, unquote_to_bytes, urljoin, urlsplit
 import anyio
 import httpx2
 
-from .models import (
+from .net import DownloadRefusedError, URLPolicy, host_of, pinned
+from .records import (
     DATA_URI_HEADER,
     ArchivedFile,
     ArchiveFailure,
@@ -27,7 +28,6 @@ from .models import (
     iter_file_values,
     shorten_data_uri,
 )
-from .net import DownloadRefusedError, URLPolicy, host_of, pinned
 
 logger = logging.getLogger(__name__)
 

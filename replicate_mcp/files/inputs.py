@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
-from .models import ArchivedFile, UploadedFile
 from .paths import FileAccessError, PathPolicy, local_path_from
+from .records import ArchivedFile, UploadedFile
 
 if TYPE_CHECKING:
     from replicate_mcp.api import ReplicateClient

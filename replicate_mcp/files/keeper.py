@@ -10,8 +10,8 @@ import anyio
 
 from .archive import OutputArchive
 from .ledger import Ledger
-from .models import ArchivedFile, iter_file_values
 from .object_store import ObjectArchive
+from .records import ArchivedFile, iter_file_values
 from .thumbnails import stored_preview
 
 log = logging.getLogger(__name__)

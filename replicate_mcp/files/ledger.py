@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .models import ArchivedFile, abbreviate_data_uris, count_file_outputs
+from .records import ArchivedFile, abbreviate_data_uris, count_file_outputs
 
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "canceled", "aborted"})
 SECRET_MASK = "***"

@@ -24,7 +24,7 @@ from .ledger import (
     _text,
     mask_secrets,
 )
-from .models import ArchivedFile, abbreviate_data_uris, count_file_outputs
+from .records import ArchivedFile, abbreviate_data_uris, count_file_outputs
 
 # KEYS[1] the total; ARGV[1] the amount, ARGV[2] the cap. Added only if it stays within the cap; kept two days.
 _ADD_SPEND = """

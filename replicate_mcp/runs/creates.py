@@ -17,7 +17,7 @@ from typing import Any
 import anyio
 
 from replicate_mcp.api import APIConnectionError, Prediction, ReplicateClient, ServerError
-from replicate_mcp.api.models import Job
+from replicate_mcp.api.objects import Job
 from replicate_mcp.files import Intent, Ledger
 
 CLOCK_SLACK = timedelta(minutes=2)  # our clock against Replicate's

@@ -39,7 +39,7 @@ from replicate_mcp.api import (
     ReplicateError,
     Training,
 )
-from replicate_mcp.api.models import Job
+from replicate_mcp.api.objects import Job
 from replicate_mcp.files import ArchivedFile, Intent, Ledger, OutputKeeper
 from replicate_mcp.runs.coordination import Coordination, LocalCoordination
 from replicate_mcp.runs.creates import UNSURE_ERRORS, NotCreated, OutcomeUnknown, input_hash, reconcile

@@ -11,7 +11,7 @@ from typing import Any
 
 from .config import SandboxConfig
 from .predictors import OutputFile, Plan
-from .records import Run
+from .records import SandboxRun
 from .util import new_id, now
 from .webhooks import ALL_EVENTS, WebhookSender, new_secret
 
@@ -24,7 +24,7 @@ class Engine:
         seed = config.seed
         self.id_rng = random.Random(seed)
         self.model_rng = random.Random(None if seed is None else seed + 1)
-        self.runs: dict[str, Run] = {}
+        self.runs: dict[str, SandboxRun] = {}
         self.delivery: dict[str, dict[str, tuple[str, bytes]]] = {}  # run id -> file name -> (type, bytes)
         self._seq = 0
         self.webhooks = WebhookSender(
@@ -57,10 +57,10 @@ class Engine:
         webhook_events_filter: list[str] | None = None,
         cancel_after: float | None = None,
         account: str | None = None,
-    ) -> Run:
+    ) -> SandboxRun:
         self._seq += 1
         created = now()
-        run = Run(
+        run = SandboxRun(
             kind=kind,
             id=self.new_id(),
             seq=self._seq,
@@ -88,7 +88,7 @@ class Engine:
 
     # --- lifecycle ------------------------------------------------------------------------------
 
-    async def _live(self, run: Run, plan: Plan) -> None:
+    async def _live(self, run: SandboxRun, plan: Plan) -> None:
         wall = self.config.wall
         await asyncio.sleep(wall(self.config.cold_boot))
         run.status = "processing"
@@ -118,7 +118,7 @@ class Engine:
         run.output = self._materialize(run, plan.output)
         self._finish(run, "succeeded")
 
-    def _finish(self, run: Run, status: str) -> None:
+    def _finish(self, run: SandboxRun, status: str) -> None:
         if run.terminal:
             return
         if run.task is not None and run.task is not asyncio.current_task():
@@ -140,16 +140,16 @@ class Engine:
         self._webhook(run, "completed")
         asyncio.get_running_loop().call_later(self.config.wall(self.config.data_retention), self._remove_data, run)
 
-    def cancel(self, run: Run) -> Run:
+    def cancel(self, run: SandboxRun) -> SandboxRun:
         if not run.terminal:
             self._finish(run, "canceled")
         return run
 
-    def _deadline_reached(self, run: Run) -> None:
+    def _deadline_reached(self, run: SandboxRun) -> None:
         if not run.terminal:
             self._finish(run, "aborted" if run.status == "starting" else "canceled")
 
-    def _remove_data(self, run: Run) -> None:
+    def _remove_data(self, run: SandboxRun) -> None:
         run.input = {}
         run.output = None
         run.logs = ""
@@ -158,13 +158,13 @@ class Engine:
         self.delivery.pop(run.id, None)
         run.changed()
 
-    def _webhook(self, run: Run, event: str) -> None:
+    def _webhook(self, run: SandboxRun, event: str) -> None:
         if run.webhook:
             self.webhooks.notify(run.id, run.webhook, run.webhook_events_filter or [], event, run.to_json)
 
     # --- files in outputs -----------------------------------------------------------------------
 
-    def _materialize(self, run: Run, value: Any) -> Any:
+    def _materialize(self, run: SandboxRun, value: Any) -> Any:
         """Replace every OutputFile in `value` by the absolute URL the sandbox serves it at."""
         if isinstance(value, OutputFile):
             files = self.delivery.setdefault(run.id, {})
@@ -182,7 +182,7 @@ class Engine:
             return [self._materialize(run, v) for v in value]
         return value
 
-    def inline_files(self, run: Run, value: Any) -> Any:
+    def inline_files(self, run: SandboxRun, value: Any) -> Any:
         """Delivery URLs of `run` replaced by data: URIs (what a `Prefer: wait` answer carries)."""
         prefix = f"{run.root}/delivery/{run.id}/"
         if isinstance(value, str) and value.startswith(prefix):

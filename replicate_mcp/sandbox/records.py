@@ -13,7 +13,7 @@ TERMINAL = frozenset({"succeeded", "failed", "canceled", "aborted"})
 
 
 @dataclass
-class Run:
+class SandboxRun:
     kind: str  # "prediction" | "training"
     id: str
     seq: int

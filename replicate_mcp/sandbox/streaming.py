@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from .config import SandboxConfig
-from .records import Run
+from .records import SandboxRun
 
 IDLE_MODEL_SECONDS = 30.0
 
@@ -16,7 +16,7 @@ def format_event(event: str, data: str, event_id: str) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-async def sse_events(run: Run, config: SandboxConfig, last_event_id: str | None = None) -> AsyncIterator[str]:
+async def sse_events(run: SandboxRun, config: SandboxConfig, last_event_id: str | None = None) -> AsyncIterator[str]:
     """`: hi`, then every event of the run (replayed from the start, or after Last-Event-ID), until `done`."""
     yield ": hi\n\n"
     index = _resume_index(run, last_event_id)
@@ -33,7 +33,7 @@ async def sse_events(run: Run, config: SandboxConfig, last_event_id: str | None 
             return
 
 
-def _resume_index(run: Run, last_event_id: str | None) -> int:
+def _resume_index(run: SandboxRun, last_event_id: str | None) -> int:
     if not last_event_id:
         return 0
     try:

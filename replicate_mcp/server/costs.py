@@ -15,7 +15,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from replicate_mcp.api import ReplicateError
-from replicate_mcp.api.models import Job
+from replicate_mcp.api.objects import Job
 from replicate_mcp.pricing import Estimate, OverBudget, Spend, price_table, usd
 from replicate_mcp.runs import Target
 from replicate_mcp.schema import validate_input

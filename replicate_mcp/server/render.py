@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from replicate_mcp.files import iter_file_values
-from replicate_mcp.files.models import abbreviate_data_uris, shorten_data_uri
+from replicate_mcp.files.records import abbreviate_data_uris, shorten_data_uri
 from replicate_mcp.server.results import OutputFile, PredictionResult
 
 TEXT_KINDS = {"text", "text_stream"}

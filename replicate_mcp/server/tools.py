@@ -22,9 +22,8 @@ from replicate_mcp.files.inputs import MAX_UPLOAD_BYTES, human_size
 from replicate_mcp.runs import BadReference, ProgressTracker, StartRequest, Target, Tracked
 from replicate_mcp.runs.refs import FORMS, check_prediction_id, check_slug, parse_ref, shown
 from replicate_mcp.schema import compact_summary, validate_input
-from replicate_mcp.server import costs
+from replicate_mcp.server import costs, results
 from replicate_mcp.server import model_extras as extras
-from replicate_mcp.server import results as r
 from replicate_mcp.server.content import bounded_result, wait_content
 from replicate_mcp.server.costs import hardware_of
 from replicate_mcp.server.docs import docs_of
@@ -135,7 +134,7 @@ def _mask_local_files(target: Target, input: dict[str, Any]) -> dict[str, Any]:
     return masked
 
 
-def _local_file_problems(svc: Services, target: Target, given: dict[str, Any]) -> list[r.Problem]:
+def _local_file_problems(svc: Services, target: Target, given: dict[str, Any]) -> list[results.Problem]:
     """The checks run_model applies to a local path, made now: allowed folder, no links, readable, not too large."""
     problems = []
     for name in sorted(target.schema.file_fields & given.keys()):
@@ -149,10 +148,10 @@ def _local_file_problems(svc: Services, target: Target, given: dict[str, Any]) -
                 with svc.inputs.policy.open(item) as local:
                     size = local.size
             except FileAccessError as exc:
-                problems.append(r.Problem(field=field, message=f"`{field}`: {exc}"))
+                problems.append(results.Problem(field=field, message=f"`{field}`: {exc}"))
                 continue
             if size > MAX_UPLOAD_BYTES:
-                problems.append(r.Problem(field=field, message=f"`{field}`: {shown(item)} is {human_size(size)}: the "
+                problems.append(results.Problem(field=field, message=f"`{field}`: {shown(item)} is {human_size(size)}: the "
                                           "Files API takes at most 100 MB; pass an https URL to the file instead"))
     return problems
 
@@ -240,7 +239,7 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         query: Annotated[str, Field(description="What the model should do, e.g. 'fast image generation'")],
         ctx: Context,
         limit: Annotated[int, Field(ge=1, le=50)] = 10,
-    ) -> Annotated[CallToolResult, r.SearchResult]:
+    ) -> Annotated[CallToolResult, results.SearchResult]:
         """Find models on Replicate; returns owner/name, description, run count, official flag."""
         svc = services(ctx)
         try:
@@ -254,7 +253,7 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         if not hits:
             notes = [f"no model matched {shown(query)}: try fewer or more general words for what the model does "
                      "('image generation', 'speech to text'), or list_collections for curated lists"]
-        result = r.SearchResult(models=hits, collections=collections, notes=notes)
+        result = results.SearchResult(models=hits, collections=collections, notes=notes)
         return bounded_result(result, svc.settings.max_response_chars)
 
     @server.tool(annotations=READ)
@@ -262,7 +261,7 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
     async def list_collections(
         ctx: Context,
         slug: Annotated[str | None, Field(description="A collection's slug to list its models")] = None,
-    ) -> Annotated[CallToolResult, r.CollectionsResult]:
+    ) -> Annotated[CallToolResult, results.CollectionsResult]:
         """Curated collections of models; with a slug, that collection's models."""
         svc = services(ctx)
         if slug:
@@ -271,11 +270,11 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
             except NotFoundError:
                 raise ToolError(f"No collection {shown(slug)}; list_collections with no slug lists them all") from None
             models = [_hit(m) for m in (c.models or [])]
-            result = r.CollectionsResult(slug=c.slug, name=c.name, description=_first_line(c.description), models=models)
+            result = results.CollectionsResult(slug=c.slug, name=c.name, description=_first_line(c.description), models=models)
         else:
             page = await svc.client.list_collections()
             items = [c async for c in svc.client.iterate(page)]
-            result = r.CollectionsResult(collections=[_collection(c) for c in items])
+            result = results.CollectionsResult(collections=[_collection(c) for c in items])
         return bounded_result(result, svc.settings.max_response_chars)
 
     @server.tool(annotations=READ)
@@ -284,12 +283,12 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         model: ModelArg, ctx: Context,
         docs: Annotated[bool, Field(description="Include its docs (llms.txt or README)")] = False,
         versions: Annotated[int, Field(ge=0, le=20, description="Include this many recent versions")] = 0,
-    ) -> Annotated[CallToolResult, r.ModelCard]:
+    ) -> Annotated[CallToolResult, results.ModelCard]:
         """A model's card: inputs (name type default range; * = required), output kind, example input, billing."""
         svc = services(ctx)
         target = await _target(svc, model)
         info = await svc.resolver.model(*(target.model or target.slug).split("/", 1))
-        card = r.ModelCard(
+        card = results.ModelCard(
             model=target.slug,
             description=info.description,
             official=target.official,
@@ -308,14 +307,14 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
 
     @server.tool(name="validate_input", annotations=READ)
     @tool_errors
-    async def validate_input_tool(model: ModelArg, input: InputArg, ctx: Context) -> Annotated[CallToolResult, r.ValidationReport]:
+    async def validate_input_tool(model: ModelArg, input: InputArg, ctx: Context) -> Annotated[CallToolResult, results.ValidationReport]:
         """Dry run: check an input against the model's schema; lists every problem with its fix. Creates nothing."""
         svc = services(ctx)
         target = await _target(svc, model)
         verdict = _check(target, input)
-        errors = [r.Problem(**e.model_dump()) for e in verdict.errors]
+        errors = [results.Problem(**e.model_dump()) for e in verdict.errors]
         errors += await anyio.to_thread.run_sync(_local_file_problems, svc, target, _parse_input(input))
-        report = r.ValidationReport(
+        report = results.ValidationReport(
             model=target.slug,
             valid=not errors,
             errors=errors or None,
@@ -335,7 +334,7 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         model: ModelArg, input: InputArg, ctx: Context, wait_seconds: WaitArg = None,
         cancel_after: LifetimeArg = None, keep_running: KeepArg = False, images: ImagesArg = True,
         approval: ApprovalArg = None,
-    ) -> Annotated[CallToolResult, r.PredictionResult]:
+    ) -> Annotated[CallToolResult, results.PredictionResult]:
         """Validate, run and wait (with progress). Returns outputs (text, saved files, image previews), or a handle if still running."""
         svc = services(ctx)
         budget = _budget(svc, wait_seconds)
@@ -374,7 +373,7 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         webhook_events_filter: list[Literal["start", "output", "logs", "completed"]] | None = None,
         cancel_after: LifetimeArg = None,
         approval: ApprovalArg = None,
-    ) -> Annotated[CallToolResult, r.PredictionResult]:
+    ) -> Annotated[CallToolResult, results.PredictionResult]:
         """Validate and start a prediction without waiting; returns its id at once. The server follows it and saves its files."""
         svc = services(ctx)
         lifetime = _lifetime(svc, cancel_after)
@@ -392,7 +391,7 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
 
     @server.tool(annotations=CANCEL)
     @tool_errors
-    async def cancel_prediction(id: IdArg, ctx: Context) -> Annotated[CallToolResult, r.PredictionResult]:
+    async def cancel_prediction(id: IdArg, ctx: Context) -> Annotated[CallToolResult, results.PredictionResult]:
         """Cancel a running prediction; returns its final state."""
         svc = services(ctx)
         tracked = await _known(svc.supervisor.cancel, id)
@@ -404,11 +403,11 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
     @tool_errors
     async def upload_file(
         path: Annotated[str, Field(description="Local file under an allowed folder")], ctx: Context
-    ) -> Annotated[CallToolResult, r.UploadResult]:
+    ) -> Annotated[CallToolResult, results.UploadResult]:
         """Upload a local file to Replicate (kept 24 h); returns a URL to use as a file input."""
         svc = services(ctx)
         uploaded = await svc.inputs.upload(path)
-        result = r.UploadResult(url=uploaded.url, size=uploaded.size, sha256=uploaded.sha256, reused=uploaded.reused)
+        result = results.UploadResult(url=uploaded.url, size=uploaded.size, sha256=uploaded.sha256, reused=uploaded.reused)
         return bounded_result(result, svc.settings.max_response_chars)
 
 
@@ -420,7 +419,7 @@ def _register_reading(server: MCPServer) -> None:
         ctx: Context,
         logs_chars: Annotated[int, Field(ge=0, le=15_000, description="How much of the logs' end to show")] = 1_000,
         images: ImagesArg = True,
-    ) -> Annotated[CallToolResult, r.PredictionResult]:
+    ) -> Annotated[CallToolResult, results.PredictionResult]:
         """A prediction's status, output (text joined, files saved locally), error, logs tail and metrics."""
         svc = services(ctx)
         tracked = await _known(svc.supervisor.refresh, id)
@@ -434,7 +433,7 @@ def _register_reading(server: MCPServer) -> None:
         ctx: Context,
         wait_seconds: WaitArg = None,
         images: ImagesArg = True,
-    ) -> Annotated[CallToolResult, r.WaitResult]:
+    ) -> Annotated[CallToolResult, results.WaitResult]:
         """Wait (with progress) for predictions; returns finished ones and handles of those still running."""
         svc = services(ctx)
         wanted = list(dict.fromkeys([ids] if isinstance(ids, str) else ids))
@@ -468,7 +467,7 @@ def _register_reading(server: MCPServer) -> None:
     async def list_predictions(
         ctx: Context,
         cursor: Annotated[str | None, Field(description="next_cursor from a previous page")] = None,
-    ) -> Annotated[CallToolResult, r.PredictionList]:
+    ) -> Annotated[CallToolResult, results.PredictionList]:
         """Recent predictions, newest first, one page at a time."""
         svc = services(ctx)
         if svc.settings.auth == "oauth":  # one team token: Replicate would list everyone's; the ledger has the caller's
@@ -477,16 +476,16 @@ def _register_reading(server: MCPServer) -> None:
         items = []
         for p in page.results:
             saved = [f.path for f in svc.ledger.files(p.id)]
-            items.append(r.PredictionSummary(id=p.id, status=p.status, model=p.model, created_at=iso_time(p.created_at), files=saved or None))
-        return bounded_result(r.PredictionList(predictions=items, next_cursor=page.next), svc.settings.max_response_chars)
+            items.append(results.PredictionSummary(id=p.id, status=p.status, model=p.model, created_at=iso_time(p.created_at), files=saved or None))
+        return bounded_result(results.PredictionList(predictions=items, next_cursor=page.next), svc.settings.max_response_chars)
 
 
-def _ledger_page(svc: Services, cursor: str | None, size: int = 50) -> r.PredictionList:
+def _ledger_page(svc: Services, cursor: str | None, size: int = 50) -> results.PredictionList:
     """The caller's own predictions from the ledger, newest first; the cursor is the last id of the page before."""
     entries = svc.ledger.list(size + 1, cursor)
-    items = [r.PredictionSummary(id=e.id, status=e.status, model=e.model, created_at=e.created_at,
+    items = [results.PredictionSummary(id=e.id, status=e.status, model=e.model, created_at=e.created_at,
                                  files=[f.path for f in e.files] or None) for e in entries[:size]]
-    return r.PredictionList(predictions=items, next_cursor=entries[size - 1].id if len(entries) > size else None)
+    return results.PredictionList(predictions=items, next_cursor=entries[size - 1].id if len(entries) > size else None)
 
 
 async def _wait_result(svc: Services, found: list[Tracked | str], ids: list[str], *, images: bool = True) -> CallToolResult:
@@ -496,11 +495,11 @@ async def _wait_result(svc: Services, found: list[Tracked | str], ids: list[str]
     finished, running, problems, files, unshown = [], [], [], {}, []
     for prediction_id, tracked in zip(ids, found, strict=True):
         if isinstance(tracked, str):
-            problems.append(r.IdProblem(id=prediction_id, error=tracked))
+            problems.append(results.IdProblem(id=prediction_id, error=tracked))
             continue
         prediction = tracked.latest
         if not tracked.done.is_set():
-            running.append(r.PredictionResult(id=prediction.id, status=prediction.status))
+            running.append(results.PredictionResult(id=prediction.id, status=prediction.status))
             continue
         files[prediction.id] = await svc.local_files(tracked.files or svc.saved_files(prediction.id))
         item = prediction_result(prediction, kind=svc.output_kind(prediction.id), files=files[prediction.id],
@@ -510,7 +509,7 @@ async def _wait_result(svc: Services, found: list[Tracked | str], ids: list[str]
         if many:  # what an agent needs from each of many: id, status, output, files, error, metrics
             item.model = item.created_at = None
         finished.append(item)
-    result = r.WaitResult(finished=finished, running=running, problems=problems or None)
+    result = results.WaitResult(finished=finished, running=running, problems=problems or None)
     while True:  # the ids moved out of `finished` count against the cap too
         result.unshown = unshown or None
         result.next = _wait_hint(running, unshown)
@@ -551,10 +550,10 @@ def _first_line(text: str | None, limit: int = 160) -> str | None:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _hit(model: Any) -> r.ModelHit:
+def _hit(model: Any) -> results.ModelHit:
     if isinstance(model, str):
-        return r.ModelHit(model=model)
-    return r.ModelHit(
+        return results.ModelHit(model=model)
+    return results.ModelHit(
         model=f"{model.owner}/{model.name}",
         description=_first_line(model.description),
         runs=model.run_count,
@@ -562,7 +561,7 @@ def _hit(model: Any) -> r.ModelHit:
     )
 
 
-def _hit_from_search(item: Any) -> r.ModelHit:
+def _hit_from_search(item: Any) -> results.ModelHit:
     hit = _hit(item.model)
     metadata = item.metadata
     tags = getattr(metadata, "tags", None) if metadata is not None else None
@@ -572,9 +571,9 @@ def _hit_from_search(item: Any) -> r.ModelHit:
     return hit
 
 
-def _collection(c: Any, models: int = 8) -> r.CollectionInfo:
+def _collection(c: Any, models: int = 8) -> results.CollectionInfo:
     listed = getattr(c, "models", None)
     names = None
     if listed:
         names = [m if isinstance(m, str) else f"{m.owner}/{m.name}" for m in listed][:models]
-    return r.CollectionInfo(slug=c.slug, name=c.name, description=_first_line(c.description), models=names)
+    return results.CollectionInfo(slug=c.slug, name=c.name, description=_first_line(c.description), models=names)

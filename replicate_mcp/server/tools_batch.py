@@ -15,7 +15,7 @@ from pydantic import Field
 from replicate_mcp.api import ReplicateError
 from replicate_mcp.files import FileAccessError
 from replicate_mcp.runs import ProgressTracker, StartRequest, Tracked
-from replicate_mcp.server import results as r
+from replicate_mcp.server import results
 from replicate_mcp.server.costs import CostConfirmation, confirm_runs, estimate, require_approval, reserve
 from replicate_mcp.server.errors import explain, tool_errors
 from replicate_mcp.server.tools import (
@@ -45,7 +45,7 @@ def register_batch_tools(server: MCPServer) -> None:
         approval: Annotated[ElicitationResult[CostConfirmation], Resolve(confirm_runs)],
         wait_seconds: WaitArg = None,
         cancel_after: LifetimeArg = None,
-    ) -> Annotated[CallToolResult, r.WaitResult]:
+    ) -> Annotated[CallToolResult, results.WaitResult]:
         """Run one model on many inputs at once; returns outputs of those finished and ids of the rest."""
         svc = services(ctx)
         if not isinstance(inputs, list) or not 1 <= len(inputs) <= MAX_RUNS:

@@ -4,7 +4,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from replicate_mcp.api.models import Prediction
+from replicate_mcp.api.objects import Prediction
 from replicate_mcp.files import ArchivedFile, Ledger
 
 

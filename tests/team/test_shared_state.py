@@ -10,7 +10,7 @@ import redis
 
 from replicate_mcp.config import load_settings
 from replicate_mcp.files.inputs import _UploadCache
-from replicate_mcp.files.models import UploadedFile
+from replicate_mcp.files.records import UploadedFile
 from replicate_mcp.files.redis_ledger import RedisUploadCache
 from replicate_mcp.runs.coordination import RedisReplayCache
 from replicate_mcp.server.app import _request_state
