@@ -194,6 +194,11 @@ class InputFiles:
         notes.append(f"{field}: {how} {path.name} ({human_size(size)}) -> {uploaded.url}")
         return uploaded.url
 
+    def names_saved_output(self, field: str, value: str) -> bool:
+        """Whether `value` names an output this server saved, checked as `resolve` checks it (without asking
+        Replicate): a dry run's view of a chain. A malformed URI or a file the prediction lacks raises FileAccessError."""
+        return self._saved_file(field, value) is not None
+
     def _saved_file(self, field: str, value: str) -> tuple[str, ArchivedFile] | None:
         """The saved output `value` names (its URI, or its path in the output folder), or None if it names none."""
         match = OUTPUT_URI.match(value.strip())

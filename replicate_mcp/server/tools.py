@@ -145,10 +145,13 @@ def _local_file_problems(svc: Services, target: Target, given: dict[str, Any]) -
                 continue
             field = f"{name}[{i}]" if isinstance(value, list) else name
             try:
+                if svc.inputs.names_saved_output(field, item):  # a chain: run_model sends it, as it is found now
+                    continue
                 with svc.inputs.policy.open(item) as local:
                     size = local.size
             except FileAccessError as exc:
-                problems.append(results.Problem(field=field, message=f"`{field}`: {exc}"))
+                problems.append(results.Problem(field=field, message=f"`{field}`: "
+                                                + str(exc).removeprefix(f"input {field!r}: ")))
                 continue
             if size > MAX_UPLOAD_BYTES:
                 problems.append(results.Problem(field=field, message=f"`{field}`: {shown(item)} is {human_size(size)}: the "
@@ -504,8 +507,10 @@ async def _wait_result(svc: Services, found: list[Tracked | str], ids: list[str]
         files[prediction.id] = await svc.local_files(tracked.files or svc.saved_files(prediction.id))
         item = prediction_result(prediction, kind=svc.output_kind(prediction.id), files=files[prediction.id],
                                  output_limit=max(200, _output_budget(svc) // len(found)))
-        if tracked.problem:
-            item.notes = [tracked.problem, *(item.notes or [])]
+        cost = costs.cost_note(prediction, len(files[prediction.id]))
+        notes = [*([tracked.problem] if tracked.problem else []), *([cost] if cost else [])]
+        if notes:
+            item.notes = [*notes, *(item.notes or [])]
         if many:  # what an agent needs from each of many: id, status, output, files, error, metrics
             item.model = item.created_at = None
         finished.append(item)
