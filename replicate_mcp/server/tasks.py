@@ -1,12 +1,14 @@
-"""MCP Tasks (`io.modelcontextprotocol/tasks`, SEP-2663) for runs: the task is the prediction.
+"""MCP Tasks (`io.modelcontextprotocol/tasks`, SEP-2663) for runs: the task is the prediction (or the training).
 
 On a 2026-07-28 request whose client declares the extension, a call to `run_model` or `create_prediction` starts
 its prediction exactly as `create_prediction` does (validated, ledger first, bounded by its lifetime, followed
-by the supervisor) and answers at once with a `CreateTaskResult` whose task id is the prediction id. Input that
+by the supervisor) and answers at once with a `CreateTaskResult` whose task id is the prediction id; `train_model`
+already answers at once, so its own result names the training and the task id is the training id. Input that
 is refused starts nothing, so it stays a plain tool error. `tasks/get` is a view on the supervisor (after a
-restart: the ledger, then one GET) and inlines a finished prediction rendered as the tool renders it; a model
-failure is a `completed` task with an `isError` result. `tasks/cancel` cancels upstream. Every other client, and
-every other tool, gets the synchronous tools unchanged: the tools never know they ran as a task.
+restart: the ledger, then one GET) and inlines a finished run rendered as its tools render it (`get_prediction`,
+`get_training`); a model failure is a `completed` task with an `isError` result. `tasks/cancel` cancels upstream.
+`task_state` is also what each `notifications/tasks/status` carries (`prediction_resources`). Every other client,
+and every other tool, gets the synchronous tools unchanged: the tools never know they ran as a task.
 
 The one door is `PredictionTasks`, an SDK `Extension` that `create_server` mounts.
 """
@@ -42,16 +44,20 @@ from replicate_mcp.runs.progress import describe
 from replicate_mcp.server.errors import explain
 from replicate_mcp.server.prediction_view import render_prediction
 from replicate_mcp.server.services import Services
+from replicate_mcp.server.tools_training import render_training
 
 log = logging.getLogger(__name__)
 
 TASKS = "io.modelcontextprotocol/tasks"
 TASK_VERSIONS = frozenset({"2026-07-28"})
 TASK_TOOLS = ("run_model", "create_prediction")
+SELF_STARTING = ("train_model",)  # tools that start their run and answer at once with its id
 STARTER = "create_prediction"  # starts a prediction and answers with its id at once
 START_ARGUMENTS = ("model", "input", "cancel_after", "webhook", "webhook_events_filter")
 TTL_MS = 3_600_000             # Replicate keeps a prediction's input and output for one hour
+TRAINING_TTL_MS = 5 * TTL_MS   # a training's default 4 h lifetime, and the hour after it
 FAILED_LOGS = 1_000            # a failed run shows the end of its logs, as run_model does
+TRAINING_LOGS = 1_000          # get_training's default logs_chars
 STATUS = {"starting": "working", "processing": "working", "succeeded": "completed", "failed": "completed",
           "canceled": "cancelled", "aborted": "cancelled"}
 
@@ -73,16 +79,19 @@ class UpdateParams(TaskParams):
 
 
 class PredictionTasks(Extension):
-    """Predictions as MCP Tasks, mounted by `create_server`.
+    """Predictions and trainings as MCP Tasks, mounted by `create_server`.
 
     `starts` names the tools a task-declaring client gets as tasks, each with how its arguments become
-    `create_prediction`'s (by default `run_model` and `create_prediction`, as they are). A tool in `required`
-    runs only as a task: other clients get -32021."""
+    `create_prediction`'s (by default `run_model` and `create_prediction`, as they are); `self_starting` those
+    that start their run themselves and answer at once with its id (by default `train_model`). A tool in
+    `required` runs only as a task: other clients get -32021."""
 
     identifier = TASKS
 
-    def __init__(self, starts: Mapping[str, Start] | None = None, *, required: Collection[str] = ()) -> None:
+    def __init__(self, starts: Mapping[str, Start] | None = None, *, required: Collection[str] = (),
+                 self_starting: Collection[str] = SELF_STARTING) -> None:
         self.starts = dict(starts) if starts is not None else dict.fromkeys(TASK_TOOLS, same_run)
+        self.self_starting = frozenset(self_starting)
         self.required = frozenset(required)
         self.server: MCPServer | None = None
 
@@ -101,25 +110,27 @@ class PredictionTasks(Extension):
                                   call_next: CallNext) -> HandlerResult:
         server = self.server
         start = self.starts.get(params.name)
-        if start is None or server is None or server._tool_manager.get_tool(params.name) is None:
+        itself = params.name in self.self_starting
+        if (start is None and not itself) or server is None or server._tool_manager.get_tool(params.name) is None:
             return await call_next(ctx)
         if ctx.protocol_version not in TASK_VERSIONS or not declared(ctx):
             if params.name in self.required:
                 require_tasks(ctx, f"{params.name} runs only as a task: declare the {TASKS} extension in the "
                               "client's capabilities (a 2026-07-28 connection)")
             return await call_next(ctx)
-        arguments = start(dict(params.arguments or {}))
+        arguments = dict(params.arguments or {})
+        starter, arguments = (params.name, arguments) if start is None else (STARTER, start(arguments))
         try:
-            started = await server.call_tool(STARTER, arguments, Context(request_context=ctx, mcp_server=server))
+            started = await server.call_tool(starter, arguments, Context(request_context=ctx, mcp_server=server))
         except ToolError as exc:  # refused before anything was sent: no task, the agent fixes the call
             return CallToolResult(content=[TextContent(type="text", text=str(exc))], is_error=True)
         if not isinstance(started, CallToolResult) or started.is_error or not started.structured_content:
             return started
         svc: Services = ctx.lifespan_context
         tracked = svc.supervisor.known(started.structured_content["id"])
-        if tracked is None:  # the supervisor tracks every prediction it starts; this is only a guard
+        if tracked is None:  # the supervisor tracks every run it starts; this is only a guard
             return started
-        return {"resultType": "task", **self._task(svc, tracked)}
+        return {"resultType": "task", **_task(svc, tracked)}
 
     # --- tasks/* ------------------------------------------------------------------------------------------
 
@@ -127,16 +138,8 @@ class PredictionTasks(Extension):
         svc = self._checked(ctx, params)
         tracked = await self._tracked(svc, params.task_id)
         if isinstance(tracked, str):
-            return {**self._stale(svc, params.task_id), "status": "working", "statusMessage": tracked}
-        task = self._task(svc, tracked)
-        if task["status"] == "failed":
-            task["error"] = {"code": INTERNAL_ERROR, "message": tracked.problem or "the run could not be followed"}
-        elif task["status"] == "completed":
-            failed = tracked.latest.status == "failed"
-            result = await render_prediction(svc, tracked, logs=FAILED_LOGS if failed else 0)
-            result.is_error = failed or None
-            task["result"] = result.model_dump(by_alias=True, mode="json", exclude_none=True)
-        return task
+            return {**_stale(svc, params.task_id), "status": "working", "statusMessage": tracked}
+        return await task_state(svc, tracked)
 
     async def _cancel(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> dict[str, Any]:
         svc = self._checked(ctx, params)
@@ -144,7 +147,7 @@ class PredictionTasks(Extension):
         if tracked is not None and tracked.latest.is_terminal:
             return {}  # idempotent: it has ended already
         try:
-            await svc.supervisor.cancel(params.task_id)
+            await svc.supervisor.cancel(params.task_id, kind=_kind(svc, params.task_id))
         except NotFoundError:
             raise MCPError(code=INVALID_PARAMS, message=f"Unknown task {params.task_id}") from None
         except ReplicateError as exc:
@@ -177,39 +180,78 @@ class PredictionTasks(Extension):
         if tracked is not None and tracked.latest.created_at is not None:
             return tracked
         try:
-            return await svc.supervisor.refresh(task_id)
+            return await svc.supervisor.refresh(task_id, kind=_kind(svc, task_id))
         except NotFoundError:
             raise MCPError(code=INVALID_PARAMS, message=f"Unknown task {task_id}: Replicate has no prediction "
                            "with this id") from None
         except ReplicateError as exc:
             return f"Replicate could not be asked just now ({explain(exc)}); the server keeps following it"
 
-    def _task(self, svc: Services, tracked: Tracked) -> dict[str, Any]:
-        prediction = tracked.latest
-        done = tracked.done.is_set()
-        if done and tracked.problem and not prediction.is_terminal:
-            status = "failed"
-        elif done and prediction.is_terminal:
-            status = STATUS.get(prediction.status, "completed")
-        else:
-            status = "working"
-        _, message = describe(prediction)
-        if status == "working" and prediction.is_terminal:
-            message = "saving the outputs"
-        elif status == "failed":
-            message = tracked.problem or message
-        task = self._stale(svc, tracked.id, prediction)
-        task.update(status=status, statusMessage=message)
-        return task
 
-    def _stale(self, svc: Services, task_id: str, prediction: Any = None) -> dict[str, Any]:
-        """The fields every task carries; times from the prediction, else from the ledger."""
-        entry = svc.ledger.get(task_id)
-        created = _time(getattr(prediction, "created_at", None)) or _time(entry and entry.created_at) or _now()
-        updated = (_time(getattr(prediction, "completed_at", None)) or _time(getattr(prediction, "started_at", None))
-                   or _time(entry and (entry.completed_at or entry.started_at)) or created)
-        return {"taskId": task_id, "createdAt": created, "lastUpdatedAt": max(created, updated), "ttlMs": TTL_MS,
-                "pollIntervalMs": 1000 if svc.settings.min_poll_interval < 2 else 2000}
+async def task_state(svc: Services, tracked: Tracked) -> dict[str, Any]:
+    """What tasks/get answers for a followed run, its result inlined once it is over (a failed model: isError)."""
+    task = _task(svc, tracked)
+    if task["status"] == "failed":
+        task["error"] = {"code": INTERNAL_ERROR, "message": tracked.problem or "the run could not be followed"}
+    elif task["status"] == "completed":
+        failed = tracked.latest.status == "failed"
+        if tracked.kind == "training":
+            result = render_training(svc, tracked, TRAINING_LOGS)
+        else:
+            result = await render_prediction(svc, tracked, logs=FAILED_LOGS if failed else 0)
+        result.is_error = failed or None
+        task["result"] = result.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return task
+
+
+def _task(svc: Services, tracked: Tracked) -> dict[str, Any]:
+    prediction = tracked.latest
+    done = tracked.done.is_set()
+    if done and tracked.problem and not prediction.is_terminal:
+        status = "failed"
+    elif done and prediction.is_terminal:
+        status = STATUS.get(prediction.status, "completed")
+    else:
+        status = "working"
+    _, message = describe(prediction)
+    if status == "working" and prediction.is_terminal:
+        message = "saving the outputs"
+    elif status == "failed":
+        message = tracked.problem or message
+    task = _stale(svc, tracked.id, prediction, tracked)
+    task.update(status=status, statusMessage=message)
+    return task
+
+
+def _stale(svc: Services, task_id: str, prediction: Any = None, tracked: Tracked | None = None) -> dict[str, Any]:
+    """The fields every task carries; times from the prediction, else from the ledger."""
+    entry = svc.ledger.get(task_id)
+    created = _time(getattr(prediction, "created_at", None)) or _time(entry and entry.created_at) or _now()
+    updated = (_time(getattr(prediction, "completed_at", None)) or _time(getattr(prediction, "started_at", None))
+               or _time(entry and (entry.completed_at or entry.started_at)) or created)
+    return {"taskId": task_id, "createdAt": created, "lastUpdatedAt": max(created, updated),
+            "ttlMs": _ttl_ms(tracked, created) if _kind(svc, task_id, tracked) == "training" else TTL_MS,
+            "pollIntervalMs": 1000 if svc.settings.min_poll_interval < 2 else 2000}
+
+
+def _kind(svc: Services, task_id: str, tracked: Tracked | None = None) -> str:
+    """Whether the task is a prediction or a training, from what the supervisor follows or the ledger has."""
+    if tracked is not None:
+        return tracked.kind
+    entry = svc.ledger.get(task_id)
+    return entry.kind if entry is not None else "prediction"
+
+
+def _ttl_ms(tracked: Tracked | None, created: str) -> int:
+    """A training's task lives as long as the training may run, and an hour more; 5 h when that is not known."""
+    deadline = tracked.deadline if tracked is not None else None
+    try:
+        began = datetime.fromisoformat(created.replace("Z", "+00:00"))
+    except ValueError:
+        return TRAINING_TTL_MS
+    if deadline is None:
+        return TRAINING_TTL_MS
+    return max(TTL_MS, round((deadline - began).total_seconds()) * 1000 + TTL_MS)
 
 
 def require_tasks(ctx: ServerRequestContext[Any, Any], message: str) -> None:

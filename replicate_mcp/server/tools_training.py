@@ -226,7 +226,7 @@ def register_training_tools(server: MCPServer, *, read_only: bool) -> None:
                 tracked = await svc.supervisor.refresh(training_id, kind="training")
         except NotFoundError:
             raise ToolError(f"id: no training {training_id} on this account; list_trainings shows recent ones") from None
-        return _render(svc, tracked, logs_chars)
+        return render_training(svc, tracked, logs_chars)
 
     @server.tool(annotations=READ)
     @tool_errors
@@ -301,7 +301,7 @@ def register_training_tools(server: MCPServer, *, read_only: bool) -> None:
             raise ToolError(f"id: no training {training_id} on this account; list_trainings shows recent ones") from None
         if not tracked.latest.is_terminal:
             tracked = await svc.supervisor.wait(training_id, deadline=anyio.current_time() + 5, kind="training")
-        return _render(svc, tracked, 0)
+        return render_training(svc, tracked, 0)
 
 
 def _report(ctx: Context):
@@ -311,7 +311,8 @@ def _report(ctx: Context):
     return report
 
 
-def _render(svc: Services, tracked: Tracked, logs: int) -> CallToolResult:
+def render_training(svc: Services, tracked: Tracked, logs: int) -> CallToolResult:
+    """A followed training as get_training shows it (also the inlined result of a training run as a task)."""
     result = training_result(tracked.latest, logs=logs if tracked.latest.status != "succeeded" else min(logs, 300),
                              problem=tracked.problem)
     return bounded_result(result, svc.settings.max_response_chars)
