@@ -19,9 +19,9 @@ _FAST_KEYWORDS = {
     "description", "format", "readOnly", "writeOnly", "deprecated", "examples", "example", "$comment",
 }
 _SCALARS = {"string", "integer", "number", "boolean"}
-_LAX = {"integer": TypeAdapter(int), "number": TypeAdapter(float), "boolean": TypeAdapter(bool)}
+_LAX: dict[str, TypeAdapter[Any]] = {"integer": TypeAdapter(int), "number": TypeAdapter(float), "boolean": TypeAdapter(bool)}
 # exact Python types per JSON type (type(True) is bool, so booleans never pass as numbers here)
-_PY_TYPES = {"string": {str}, "integer": {int}, "number": {int, float}, "boolean": {bool}}
+_PY_TYPES: dict[str, set[type]] = {"string": {str}, "integer": {int}, "number": {int, float}, "boolean": {bool}}
 
 
 def _type_ok(value: Any, kind: str) -> bool:
@@ -63,7 +63,7 @@ class FieldCheck:
     def compile(cls, name: str, prop: dict) -> FieldCheck:
         core = non_null_branch(prop)
         types, nullable = value_types(prop)
-        items = core.get("items") if isinstance(core.get("items"), dict) else {}
+        items = core["items"] if isinstance(core.get("items"), dict) else {}
         default = prop.get("default")
         enum = tuple(core["enum"]) if isinstance(core.get("enum"), list) else None
         return cls(

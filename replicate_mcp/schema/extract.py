@@ -154,7 +154,7 @@ def output_kind(output: dict) -> str:
     if types == ["string"]:
         return "file" if output.get("format") == "uri" else "text"
     if types == ["array"]:
-        items = output.get("items") if isinstance(output.get("items"), dict) else {}
+        items = output["items"] if isinstance(output.get("items"), dict) else {}
         iterator = output.get("x-cog-array-type") == "iterator"
         if is_file_schema(items):
             return "file_stream" if iterator else "files"

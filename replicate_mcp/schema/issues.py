@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
@@ -61,15 +61,22 @@ def unknown_input(name: str, known: list[str]) -> ValidationIssue:
 
 
 def _issues(schema: ModelSchema, error: SchemaError) -> list[tuple[int, ValidationIssue]]:
-    if error.validator == "required" and not error.path:
-        return [(0, _missing(schema, name)) for name in error.validator_value if name not in error.instance]
-    if error.validator == "additionalProperties" and not error.path:
+    kind, instance = _kind(error), cast(Any, error.instance)
+    if kind == "required" and not error.path:
+        return [(0, _missing(schema, name)) for name in cast(list, error.validator_value) if name not in instance]
+    if kind == "additionalProperties" and not error.path:
         known = [f.name for f in schema.fields]
-        return [(0, unknown_input(name, known)) for name in error.instance if name not in known]
-    if error.validator in ("anyOf", "oneOf") and error.context:
+        return [(0, unknown_input(name, known)) for name in instance if name not in known]
+    if kind in ("anyOf", "oneOf") and error.context:
         real = [e for e in error.context if e.schema != {"type": "null"}]
         error = best_match(real or error.context)
-    return [(_RANK.get(error.validator, 2), _value_issue(_field_name(error), error))]
+    return [(_RANK.get(_kind(error), 2), _value_issue(_field_name(error), error))]
+
+
+def _kind(error: SchemaError) -> str:
+    """The keyword that failed. jsonschema sets it, the instance, the value and the subschema on every error it
+    yields; its stubs also allow the unset defaults of an error built by hand, hence the casts in this module."""
+    return cast(str, error.validator)
 
 
 def _missing(schema: ModelSchema, name: str) -> ValidationIssue:
@@ -84,8 +91,8 @@ def _missing(schema: ModelSchema, name: str) -> ValidationIssue:
 
 
 def _value_issue(field: str, error: SchemaError) -> ValidationIssue:
-    value, sub = error.instance, non_null_branch(error.schema)
-    kind = error.validator
+    value, sub = cast(Any, error.instance), non_null_branch(cast(dict, error.schema))
+    kind = _kind(error)
     if kind == "type":
         suggestion = _type_fix(value, sub)
         fix = f"; did you mean {show(suggestion)}?" if suggestion is not None else ""
@@ -93,7 +100,7 @@ def _value_issue(field: str, error: SchemaError) -> ValidationIssue:
         return ValidationIssue(field=field, message=message, allowed=sub.get("enum") or _expected(sub),
                                suggestion=suggestion)
     if kind == "enum":
-        allowed = [a for a in error.validator_value if a is not None]
+        allowed = [a for a in cast(list, error.validator_value) if a is not None]
         suggestion = nearest_enum_value(value, allowed)
         fix = f" did you mean {show(suggestion)}?" if suggestion is not None else ""
         message = f"`{field}`: {show(value)} is not allowed;{fix} allowed: {_listing(allowed)}"

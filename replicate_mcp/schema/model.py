@@ -56,7 +56,7 @@ class ModelSchema:
     output_kind: str
     version_id: str | None = None
     training: ModelSchema | None = None  # TrainingInput/TrainingOutput, when the version is trainable
-    validator: Draft202012Validator = field(repr=False, default=None)
+    validator: Draft202012Validator = field(repr=False, kw_only=True)
     checks: dict[str, FieldCheck] = field(repr=False, default_factory=dict)
     fast_path: bool = field(repr=False, default=False)  # the top-level schema is simple enough for FieldCheck
 
@@ -154,7 +154,7 @@ def _widen(prop: dict) -> dict:
 def _field(name: str, prop: dict, required: bool) -> InputField:
     core = non_null_branch(prop)
     types, nullable = value_types(prop)
-    items = core.get("items") if isinstance(core.get("items"), dict) else {}
+    items = core["items"] if isinstance(core.get("items"), dict) else {}
     is_file = is_file_schema(core) or (types == ["array"] and is_file_schema(items))
     return InputField(
         name=name,
