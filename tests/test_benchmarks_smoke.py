@@ -1,8 +1,11 @@
 """The benchmark package imports and its P1 measurement works (figures only; no timing)."""
 
+import shutil
+
 import pytest
 
 from tests.benchmarks.bench_tools import measure_tool_list
+from tests.services import REDIS_MISSING
 
 pytestmark = pytest.mark.anyio
 
@@ -56,3 +59,24 @@ async def test_many_in_flight_prints_its_rows():
     printed = _printed(await bench_inflight.run(True, count=5, time_scale=0.01, poll_interval=0.05))
     assert "5 predictions in flight in one server: errors" in printed
     assert "finished and returned by wait_for_prediction" in printed and "peak RSS (VmHWM)" in printed
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason=REDIS_MISSING)
+async def test_replicas_prints_its_rows():
+    """P12 tiny: 3 replicas (one killed) and then 1, two people, a real Redis and S3 server; the one-replica run,
+    where nothing is killed, must lose, duplicate and leak nothing."""
+    from tests.benchmarks import bench_replicas
+
+    work = bench_replicas.Workload(predictions=16, tenants=2, workers=2, cold_boot=1.0, lease_seconds=1.0,
+                                   probe_every=4, settle_seconds=10)
+    figures = await bench_replicas.run(True, work=work)
+    printed = _printed(figures)
+    assert "16 predictions from 2 tenants on 3 replicas, one SIGKILLed midway (issue 15's P8): lost" in printed
+    for metric in ("duplicated", "cross-tenant answers", "wall time, 3 replicas (one killed) vs 1 replica",
+                   "API requests per prediction, 3 replicas vs 1"):
+        assert metric in printed
+    one = figures[0].details["one"]
+    assert (one["upstream_predictions"], one["ids_given"], one["lost"]) == (16, 16, 0)
+    assert (one["duplicates"], one["cross_tenant"], one["misfiled"]) == ({}, [], [])
+    assert one["probes"] == 4 * 7  # ids 0, 4, 8, 12: four probes while running, three after
+    assert figures[0].details["several"]["killed"]["ids_given"] >= 8

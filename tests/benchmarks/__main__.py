@@ -23,6 +23,7 @@ from . import (
     bench_latency,
     bench_load,
     bench_progress,
+    bench_replicas,
     bench_requests,
     bench_scenario,
     bench_startup,
@@ -43,6 +44,7 @@ BENCHMARKS = {
     "P9": bench_progress.run,
     "P10": bench_disk.run,
     "P11": bench_inflight.run,
+    "P12": bench_replicas.run,
 }
 COLUMNS = ("id", "metric", "value", "target", "ok", "runs", "note")
 
