@@ -180,8 +180,8 @@ class _Job:
                 os.replace(tmp, self.folder / name)
             finally:
                 tmp.unlink(missing_ok=True)
-            entry = dict(path=str(self.folder / name), mime_type=mime, size=len(content),
-                         sha256=hashlib.sha256(content).hexdigest())
+            entry: dict[str, Any] = dict(path=str(self.folder / name), mime_type=mime, size=len(content),
+                                         sha256=hashlib.sha256(content).hexdigest())
         else:
             url_name = unquote(urlsplit(value).path.rsplit("/", 1)[-1])
             name = self._reserve(previous_name or _safe_name(url_name, f"output_{index}"))

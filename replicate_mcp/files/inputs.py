@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS uploads (
 """
 
 
-def human_size(size: int) -> str:
+def human_size(size: float) -> str:
     for unit in ("bytes", "KB", "MB"):
         if size < 1024 or unit == "MB":
             return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
@@ -142,7 +142,8 @@ class InputFiles:
 
     async def resolve(self, input: dict[str, Any], file_fields: Iterable[str]) -> tuple[dict[str, Any], list[str]]:
         """A copy of `input` with local paths replaced, and one note per local file ("image: uploaded x.png ...")."""
-        resolved, notes = dict(input), []
+        resolved = dict(input)
+        notes: list[str] = []
         for field in file_fields:
             value = input.get(field)
             if isinstance(value, str):

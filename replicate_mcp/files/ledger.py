@@ -7,6 +7,7 @@ died, or the answer was lost) is reconciled against Replicate's list of predicti
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import threading
@@ -352,13 +353,13 @@ class Ledger:
                          f" AND status NOT IN ({marks})", (tenant, *TERMINAL_STATUSES))
         return rows[0]["n"]
 
-    def pending(self) -> list[str]:
+    def pending(self) -> builtins.list[str]:
         """Ids of predictions not yet in a terminal state (to refresh after a restart), oldest first."""
         marks = ",".join("?" * len(TERMINAL_STATUSES))
         rows = self._run(f"SELECT id FROM predictions WHERE status NOT IN ({marks}) ORDER BY seq", TERMINAL_STATUSES)
         return [r["id"] for r in rows]
 
-    def unarchived(self) -> list[str]:
+    def unarchived(self) -> builtins.list[str]:
         """Ids of succeeded predictions whose output had files but that have no archived file yet, oldest first."""
         rows = self._run(
             "SELECT id FROM predictions p WHERE status='succeeded' AND file_outputs > 0 AND kind='prediction'"

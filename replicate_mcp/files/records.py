@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,7 +31,7 @@ class ArchiveFailure(BaseModel):
 class ArchiveResult(list[ArchivedFile]):
     """The archived files in output order; `failures` lists the files that could not be archived, and why."""
 
-    def __init__(self, files: list[ArchivedFile] = (), failures: list[ArchiveFailure] = ()) -> None:
+    def __init__(self, files: Iterable[ArchivedFile] = (), failures: Iterable[ArchiveFailure] = ()) -> None:
         super().__init__(files)
         self.failures: list[ArchiveFailure] = list(failures)
 

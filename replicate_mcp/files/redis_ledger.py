@@ -3,14 +3,17 @@
 Each prediction is one JSON document under `<prefix>p:<id>`; sorted sets keep the order of recording, the unfinished
 ones, and the unresolved intents, so a replica that starts (or takes over) finds its work with one range query.
 Read-modify-write of a document runs under WATCH, so two replicas updating one prediction never lose a field.
+The clients decode every reply (`decode_responses=True`), which redis-py's types cannot express (they say
+`bytes | str`): the casts below name what a decoded reply is.
 """
 
 from __future__ import annotations
 
+import builtins
 import json
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -24,7 +27,7 @@ from .ledger import (
     _text,
     mask_secrets,
 )
-from .records import ArchivedFile, abbreviate_data_uris, count_file_outputs
+from .records import ArchivedFile, UploadedFile, abbreviate_data_uris, count_file_outputs
 
 # KEYS[1] the total; ARGV[1] the amount, ARGV[2] the cap. Added only if it stays within the cap; kept two days.
 _ADD_SPEND = """
@@ -50,7 +53,7 @@ class RedisUploadCache:
         found = json.loads(raw)
         return (found["id"], found["url"], found["expires_at"]) if found["expires_at"] > alive_until else None
 
-    def put(self, key: str, file: ArchivedFile | Any, expires_at: float) -> None:
+    def put(self, key: str, file: UploadedFile, expires_at: float) -> None:
         pipe = self.redis.pipeline()
         pipe.set(f"{self.prefix}upload:{key}", json.dumps({"id": file.id, "url": file.url, "expires_at": expires_at}),
                  exat=int(expires_at) + 1)
@@ -58,7 +61,7 @@ class RedisUploadCache:
         pipe.execute()
 
     def forget(self, file_id: str) -> None:
-        key = self.redis.get(f"{self.prefix}upload-id:{file_id}")
+        key = cast(str | None, self.redis.get(f"{self.prefix}upload-id:{file_id}"))
         if key:
             self.redis.delete(f"{self.prefix}upload:{key}", f"{self.prefix}upload-id:{file_id}")
 
@@ -170,7 +173,7 @@ class RedisLedger:
         self.redis.hset(self._k("secrets"), name, sealed)
 
     def get_secret(self, name: str) -> str | None:
-        return self.redis.hget(self._k("secrets"), name)
+        return cast(str | None, self.redis.hget(self._k("secrets"), name))
 
     def set_deadline(self, job_id: str, deadline: str) -> None:
         self._change(job_id, lambda doc: {**doc, "deadline": deadline})
@@ -200,24 +203,25 @@ class RedisLedger:
             top = f"({int(seq)}"
         found: list[LedgerEntry] = []
         while len(found) < limit:
-            ids = self.redis.zrevrangebyscore(self._k("order"), top, "-inf", start=0, num=max(limit * 2, 50))
-            if not ids:
+            ranked = cast(builtins.list[tuple[str, float]], self.redis.zrevrangebyscore(
+                self._k("order"), top, "-inf", start=0, num=max(limit * 2, 50), withscores=True))
+            if not ranked:
                 break
-            for entry in self._entries(ids):
+            for entry in self._entries([prediction_id for prediction_id, _ in ranked]):
                 if tenant is None or entry.tenant == tenant:
                     found.append(entry)
-            top = f"({int(self.redis.zscore(self._k('order'), ids[-1]))}"
+            top = f"({int(ranked[-1][1])}"
         return found[:limit]
 
     def running(self, tenant: str) -> int:
         ids = self.pending()
         return sum(1 for e in self._entries(ids) if e.tenant == tenant and e.origin == "created") if ids else 0
 
-    def pending(self) -> list[str]:
-        return list(self.redis.zrange(self._k("pending"), 0, -1))
+    def pending(self) -> builtins.list[str]:
+        return cast(builtins.list[str], self.redis.zrange(self._k("pending"), 0, -1))
 
-    def unarchived(self) -> list[str]:
-        return list(self.redis.zrange(self._k("unarchived"), 0, -1))
+    def unarchived(self) -> builtins.list[str]:
+        return cast(builtins.list[str], self.redis.zrange(self._k("unarchived"), 0, -1))
 
     def claimed(self, prediction_ids: Iterable[str]) -> set[str]:
         ids = list(prediction_ids)
@@ -228,7 +232,7 @@ class RedisLedger:
             exists.exists(self._k("p", prediction_id))
         return {i for i, there in zip(ids, exists.execute(), strict=True) if there}
 
-    def _entries(self, ids: list[str]) -> list[LedgerEntry]:
+    def _entries(self, ids: builtins.list[str]) -> builtins.list[LedgerEntry]:
         raws = self.redis.mget([self._k("p", i) for i in ids])
         return [self._entry(json.loads(raw)) for raw in raws if raw]
 
@@ -259,7 +263,7 @@ class RedisLedger:
         self._settle(intent.key, "created", None, prediction_id=_field(prediction, "id"))
 
     def created_by(self, key: str) -> str | None:
-        return self.redis.get(self._k("created-by", key))
+        return cast(str | None, self.redis.get(self._k("created-by", key)))
 
     def settle_intent(self, key: str, state: str, error: str | None = None) -> None:
         self._settle(key, state, error)
@@ -283,7 +287,7 @@ class RedisLedger:
         raw = self.redis.get(self._k("i", key))
         return Intent.model_validate_json(raw) if raw else None
 
-    def unresolved_intents(self) -> list[Intent]:
-        keys = self.redis.zrange(self._k("unresolved"), 0, -1)
+    def unresolved_intents(self) -> builtins.list[Intent]:
+        keys = cast(builtins.list[str], self.redis.zrange(self._k("unresolved"), 0, -1))
         raws = self.redis.mget([self._k("i", k) for k in keys]) if keys else []
         return [Intent.model_validate_json(raw) for raw in raws if raw]
