@@ -7,7 +7,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -312,8 +312,9 @@ ENVIRONMENT = {
 BOOLEAN_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
-def _from_environment(env: Mapping[str, str]) -> dict[str, object]:
-    values: dict[str, object] = {}
+def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
+    """Each setting's value as found in `env`, for `Settings` to validate."""
+    values: dict[str, Any] = {}
     for name, (variable, _) in ENVIRONMENT.items():
         raw = env.get(variable, "").strip()
         if not raw:
@@ -333,7 +334,7 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, object]:
     return values
 
 
-def load_settings(overrides: Mapping[str, object] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+def load_settings(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Build settings from `env` (default: os.environ) with `overrides` (from flags) on top."""
     values = _from_environment(os.environ if env is None else env)
     for name, value in (overrides or {}).items():

@@ -57,11 +57,11 @@ async def tour(time_scale: float) -> int:
         good = {"prompt": "a red fox in the snow", "aspect_ratio": "16:9", "num_outputs": 2, "num_inference_steps": 4}
         say(f"\n5. run_model with the fixes applied {json.dumps(good)}")
 
-        async def progress(value: float, total: float | None, message: str | None) -> None:
-            say(f"     … {value:5.1f}% {message or ''}")
+        async def show_progress(progress: float, total: float | None, message: str | None) -> None:
+            say(f"     … {progress:5.1f}% {message or ''}")
 
         result = await client.call_tool("run_model", {"model": "black-forest-labs/flux-schnell", "input": good},
-                                        progress_callback=progress)
+                                        progress_callback=show_progress)
         ran = show(f"status {result.structured_content.get('status')}", result)
         for f in ran.get("files", []):
             say(f"     saved {f.get('path')}  ({f.get('mime_type')}; from {f['url']})")
@@ -72,7 +72,7 @@ async def tour(time_scale: float) -> int:
         result = await client.call_tool(
             "run_model",
             {"model": "meta/meta-llama-3-8b-instruct", "input": {"prompt": "Write a haiku about foxes", "max_tokens": 60}},
-            progress_callback=progress,
+            progress_callback=show_progress,
         )
         text = show("joined text", result).get("output", "")
         say(textwrap.indent(textwrap.fill(text, 90), "     "))
@@ -82,7 +82,7 @@ async def tour(time_scale: float) -> int:
             "run_model", {"model": "stability-ai/sdxl", "input": {"prompt": "a lighthouse"}, "wait_seconds": 1}))
         say(f"     {handle.get('id')}: {handle.get('status')}; next: {handle.get('next')}")
         done = show("waited", await client.call_tool("wait_for_prediction", {"ids": [handle["id"]], "wait_seconds": 40},
-                                                     progress_callback=progress))
+                                                     progress_callback=show_progress))
         for item in done.get("finished", []):
             say(f"     {item['id']}: {item['status']}, {len(item.get('files', []))} file(s) saved")
     say(f"\nDone in {time.perf_counter() - started:.1f}s. Files are in {workdir}/outputs")

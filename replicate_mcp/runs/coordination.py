@@ -15,7 +15,7 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import anyio
 
@@ -136,7 +136,8 @@ class RedisCoordination:
         return [i for i, ok in zip(prediction_ids, held, strict=True) if not ok]
 
     def holder(self, prediction_id: str) -> str | None:
-        return self.redis.get(self._lease(prediction_id))
+        # a decoded reply (decode_responses=True), which redis-py's types cannot tell from bytes
+        return cast(str | None, self.redis.get(self._lease(prediction_id)))
 
     def publish(self, event: dict[str, Any]) -> None:
         self.redis.publish(self.channel, json.dumps({**event, "replica": self.replica}))

@@ -56,7 +56,7 @@ def same_target(prediction: Job, target: dict[str, str]) -> bool:
     if "trainer" in target:  # a training: the trainer's model and version (the response has no destination)
         return (prediction.model or "").lower() == target["trainer"].lower() and prediction.version == target["version"]
     if "deployment" in target:
-        return prediction.deployment in (None, target["deployment"])
+        return isinstance(prediction, Prediction) and prediction.deployment in (None, target["deployment"])
     if "version" in target:
         wanted = target["version"]
         version_id = wanted.rsplit(":", 1)[-1]

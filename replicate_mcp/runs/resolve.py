@@ -59,10 +59,10 @@ class ModelResolver:
 
     async def resolve(self, text: str) -> Target:
         ref = parse_ref(text)
-        if ref.deployment:
-            return await self._deployment(ref)
-        if ref.slug is None:
+        if ref.owner is None or ref.name is None:  # a bare version id
             return self._known_version(ref.version or "")
+        if ref.deployment:
+            return await self._deployment(ref, ref.owner, ref.name)
         if ref.version:
             version = await self._client.get_model_version(ref.owner, ref.name, ref.version)
             return self._remember(_target(ref.slug, version.id, False, version.openapi_schema, {"version": f"{ref.slug}:{version.id}"}))
@@ -77,10 +77,9 @@ class ModelResolver:
         create_args = {"model": slug} if official else {"version": f"{slug}:{latest.id}"}
         return self._remember(_target(slug, latest.id, official, latest.openapi_schema, create_args, _example_input(model)))
 
-    async def _deployment(self, ref: ModelRef) -> Target:
-        deployment = await self._client.get_deployment(ref.owner, ref.name)
-        release = deployment.current_release or {}
-        release = release if isinstance(release, dict) else release.model_dump()
+    async def _deployment(self, ref: ModelRef, owner: str, name: str) -> Target:
+        deployment = await self._client.get_deployment(owner, name)
+        release = deployment.current_release.model_dump() if deployment.current_release is not None else {}
         model_slug, version_id = release.get("model", ""), release.get("version", "")
         owner, _, name = model_slug.partition("/")
         try:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -62,7 +62,7 @@ KEEP_FINISHED = 2_000       # finished predictions kept in memory for waiting ca
 STATUS_RANK = {"starting": 0, "processing": 1}
 LOCAL_TENANT = "local"
 
-StateHook = Callable[[Prediction], Awaitable[None]]
+StateHook = Callable[[Job], Awaitable[None]]
 ClientFor = Callable[[str], ReplicateClient]
 
 
@@ -222,7 +222,7 @@ class Supervisor:
     def _client(self, tenant: str) -> ReplicateClient:
         return self._clients(tenant) if self._clients is not None else self.client
 
-    def _spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+    def _spawn(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> None:
         if self._tg is None:
             raise RuntimeError("the supervisor is not running")
         self._tg.start_soon(fn, *args)
@@ -277,7 +277,7 @@ class Supervisor:
             webhook, events = self.webhook_url, ["start", "output", "logs", "completed"]
         try:
             try:
-                prediction = await self._client(request.tenant).create_prediction(
+                prediction: Job = await self._client(request.tenant).create_prediction(
                     input=request.input, wait=request.prefer_wait, webhook=webhook, webhook_events_filter=events,
                     cancel_after=request.lifetime, **request.target.create_args,
                 )
@@ -322,7 +322,7 @@ class Supervisor:
         notes: list[str] = []
         try:
             try:
-                training = await self._client(request.tenant).create_training(
+                training: Job = await self._client(request.tenant).create_training(
                     owner, name, request.version_id, destination=request.destination, input=request.input,
                     webhook=request.webhook)
                 self.ledger.complete_intent(intent, training)
@@ -709,7 +709,7 @@ class Supervisor:
             tracked.fresh_at = tracked.polled_at = -math.inf  # poll at once
 
 
-def _keep_longer_text(polled: Prediction, streamed: Prediction) -> Prediction:
+def _keep_longer_text(polled: Job, streamed: Job) -> Job:
     """A poll during a stream may lag the stream's text; keep whichever has more."""
     def length(output: Any) -> int:
         return sum(len(c) for c in output if isinstance(c, str)) if isinstance(output, list) else -1
@@ -719,7 +719,7 @@ def _keep_longer_text(polled: Prediction, streamed: Prediction) -> Prediction:
     return polled
 
 
-def _seconds_left(prediction: Prediction) -> float | None:
+def _seconds_left(prediction: Job) -> float | None:
     """An estimate from the logs' percentage and the time spent so far, when both are known."""
     percent = tqdm_percent(prediction.logs)
     if not percent or prediction.status != "processing" or not prediction.started_at:
