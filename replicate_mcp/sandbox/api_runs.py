@@ -238,7 +238,7 @@ async def create_training(request: Request) -> Response:
     target = s.registry.entry(dest_owner, dest_name) if dest_owner and dest_name else None
     if target is None or not s.registry.visible(target, username):
         raise not_found("The specified training destination does not exist")
-    given = body.get("input") if isinstance(body.get("input"), dict) else {}
+    given = body["input"] if isinstance(body.get("input"), dict) else {}
     new_version = new_hex(s.engine.id_rng)
     trainer = getattr(runner, "training_predictor", None)
     if trainer is not None:

@@ -42,7 +42,8 @@ class Gate:
         for route in self.routes:
             match, _ = route.matches(scope)
             if match == Match.FULL:
-                return getattr(route, "path", scope["path"])
+                path = getattr(route, "path", None)
+                return path if isinstance(path, str) else scope["path"]
             if match == Match.PARTIAL and partial is None:
                 partial = getattr(route, "path", None)
         return partial or scope["path"]
@@ -147,7 +148,7 @@ def _drop_connection(receive: Receive) -> None:
     """Close the TCP connection without answering (uvicorn's h11 protocol exposes its transport)."""
     cycle = getattr(receive, "__self__", None)
     transport = getattr(cycle, "transport", None)
-    if transport is None:
+    if cycle is None or transport is None:
         raise ConnectionAbortedError("sandbox fault: drop")
     cycle.disconnected = True
     transport.close()

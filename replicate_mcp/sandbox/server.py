@@ -45,7 +45,6 @@ class RunningSandbox:
         self.base_url = f"{self.url}/v1"
         uv, self._state = _uvicorn_config(self.config, host, bound_port)
         self._server = uvicorn.Server(uv)
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._thread = threading.Thread(target=self._run, name=f"sandbox:{bound_port}", daemon=True)
         self._stopped = False
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from .base import Event, OutputFile, Plan, finish, progress_events
 from .media import animated_gif, choose_seed, image_file, requested_size, weights_tarball
@@ -105,7 +106,8 @@ class Whisper:
 
     def plan(self, input: dict, rng: random.Random) -> Plan:
         sentences = rng.sample(HARVARD_SENTENCES, rng.randint(5, 9))
-        segments, start, seek = [], 0.0, 0
+        segments: list[dict[str, Any]] = []
+        start, seek = 0.0, 0
         while sentences:
             size = rng.randint(1, 3)
             group, sentences = sentences[:size], sentences[size:]

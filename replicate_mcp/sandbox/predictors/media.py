@@ -20,6 +20,8 @@ _FLUX_SIZES = {"1:1": (1024, 1024), "16:9": (1344, 768), "21:9": (1536, 640), "3
 
 
 def aspect_size(aspect_ratio: str, megapixels: float = 1.0) -> tuple[int, int]:
+    width: float
+    height: float
     if aspect_ratio in _FLUX_SIZES:
         width, height = _FLUX_SIZES[aspect_ratio]
     else:
