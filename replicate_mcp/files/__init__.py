@@ -3,7 +3,7 @@
 from .archive import OutputArchive, decode_data_uri
 from .inputs import InputFiles
 from .keeper import OutputKeeper
-from .ledger import Intent, Ledger, LedgerEntry, mask_secrets
+from .ledger import Intent, Ledger, LedgerEntry, LedgerStore, mask_secrets
 from .net import DownloadRefusedError, URLPolicy
 from .paths import HOW_TO_ALLOW, FileAccessError, PathPolicy, default_data_dir, default_output_dir
 from .records import ArchivedFile, ArchiveFailure, ArchiveResult, UploadedFile, iter_file_values
@@ -20,6 +20,7 @@ __all__ = [
     "Intent",
     "Ledger",
     "LedgerEntry",
+    "LedgerStore",
     "OutputArchive",
     "OutputKeeper",
     "PathPolicy",

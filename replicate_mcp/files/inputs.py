@@ -29,8 +29,6 @@ from .records import ArchivedFile, UploadedFile
 if TYPE_CHECKING:
     from replicate_mcp.api import ReplicateClient
 
-    from .ledger import Ledger
-
 FILE_LIFETIME = 24 * 3600.0      # the Files API deletes uploads 24 hours after upload
 REUSE_MARGIN = 3600.0            # reuse an upload only while it has at least this long left to live
 MAX_UPLOAD_BYTES = 100 * 2**20   # the Files API's limit
@@ -107,11 +105,18 @@ class _UploadCache:
             self._db.close()
 
 
+class SavedFiles(Protocol):
+    """Where the outputs a `replicate://predictions/<id>/files/<n>` input names are found: a ledger, or one
+    tenant's view of it."""
+
+    def files(self, prediction_id: str) -> list[ArchivedFile]: ...
+
+
 class InputFiles:
     """Resolves file inputs: URLs and data: URIs pass through; allowed local files are inlined or uploaded."""
 
     def __init__(self, client: ReplicateClient, policy: PathPolicy, *, cache_db: Path | None = None,
-                 inline_limit: int = 256 * 1024, ledger: Ledger | None = None,
+                 inline_limit: int = 256 * 1024, ledger: SavedFiles | None = None,
                  cache: UploadCache | None = None) -> None:
         self.client = client
         self.ledger = ledger  # the saved outputs an input may name (chains)
@@ -121,7 +126,7 @@ class InputFiles:
         self._locks: dict[str, anyio.Lock] = {}
         self.tenant = "local"
 
-    def for_tenant(self, tenant: str, client: ReplicateClient, ledger: Ledger | None = None) -> InputFiles:
+    def for_tenant(self, tenant: str, client: ReplicateClient, ledger: SavedFiles | None = None) -> InputFiles:
         """The same folders and cache, uploading with the tenant's client; a tenant reuses only its own uploads
         and chains only its own saved outputs (`ledger`: the tenant's view)."""
         view = copy.copy(self)

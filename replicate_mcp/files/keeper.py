@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 
 from .archive import OutputArchive
-from .ledger import Ledger
+from .ledger import LedgerStore
 from .object_store import ObjectArchive
 from .records import ArchivedFile, iter_file_values
 from .thumbnails import stored_preview
@@ -21,7 +21,7 @@ class OutputKeeper:
     """`objects`: an object store shared by replicas; each file is also put there, under
     `<tenant>/<prediction id>/<name>`, and the ledger records that address beside the local path."""
 
-    def __init__(self, ledger: Ledger, archive: OutputArchive | None, *, objects: ObjectArchive | None = None) -> None:
+    def __init__(self, ledger: LedgerStore, archive: OutputArchive | None, *, objects: ObjectArchive | None = None) -> None:
         self.ledger = ledger
         self.archive = archive
         self.objects = objects

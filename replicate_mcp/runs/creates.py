@@ -18,7 +18,7 @@ import anyio
 
 from replicate_mcp.api import APIConnectionError, Prediction, ReplicateClient, ServerError
 from replicate_mcp.api.objects import Job
-from replicate_mcp.files import Intent, Ledger
+from replicate_mcp.files import Intent, LedgerStore
 
 CLOCK_SLACK = timedelta(minutes=2)  # our clock against Replicate's
 LIST_PAGES = 5
@@ -73,7 +73,7 @@ def same_input(prediction: Job, intent: Intent) -> bool:
     return _canonical(_without_files(given)) == _canonical(_without_files(intent.input))
 
 
-async def reconcile(client: ReplicateClient, ledger: Ledger, intent: Intent, *,
+async def reconcile(client: ReplicateClient, ledger: LedgerStore, intent: Intent, *,
                     lock: anyio.Lock | None = None) -> Job | None:
     """The prediction (or training) `intent` created, now completed in the ledger; None when Replicate shows none.
 
@@ -105,7 +105,7 @@ async def reconcile(client: ReplicateClient, ledger: Ledger, intent: Intent, *,
     return None
 
 
-async def _find(client: ReplicateClient, ledger: Ledger, intent: Intent, since: datetime) -> Prediction | None:
+async def _find(client: ReplicateClient, ledger: LedgerStore, intent: Intent, since: datetime) -> Prediction | None:
     candidates: list[Prediction] = []
     page = await client.list_predictions(created_after=since.isoformat().replace("+00:00", "Z"))
     for number in range(LIST_PAGES):
@@ -118,7 +118,7 @@ async def _find(client: ReplicateClient, ledger: Ledger, intent: Intent, since: 
     return free[-1] if free else None  # the list is newest first: the oldest unclaimed match
 
 
-async def _find_training(client: ReplicateClient, ledger: Ledger, intent: Intent, since: datetime) -> Job | None:
+async def _find_training(client: ReplicateClient, ledger: LedgerStore, intent: Intent, since: datetime) -> Job | None:
     candidates: list[Job] = []
     page = await client.list_trainings()
     for number in range(LIST_PAGES):

@@ -40,7 +40,7 @@ from replicate_mcp.api import (
     Training,
 )
 from replicate_mcp.api.objects import Job
-from replicate_mcp.files import ArchivedFile, Intent, Ledger, OutputKeeper
+from replicate_mcp.files import ArchivedFile, Intent, LedgerStore, OutputKeeper
 from replicate_mcp.runs.coordination import Coordination, LocalCoordination
 from replicate_mcp.runs.creates import UNSURE_ERRORS, NotCreated, OutcomeUnknown, input_hash, reconcile
 from replicate_mcp.runs.pacer import Pacer
@@ -160,7 +160,7 @@ class Supervisor:
     def __init__(
         self,
         client: ReplicateClient,
-        ledger: Ledger,
+        ledger: LedgerStore,
         keeper: OutputKeeper,
         *,
         rate: float = 10.0,

@@ -20,6 +20,7 @@ from mcp.types import (
     SubscriptionsListenRequestParams,
     UnsubscribeRequestParams,
 )
+from starlette.types import ASGIApp
 
 from replicate_mcp import __version__
 from replicate_mcp.api import Prediction
@@ -36,6 +37,7 @@ from replicate_mcp.server.operations import ReadinessCheck, standard_checks, wit
 from replicate_mcp.server.prediction_resources import FILE_URI, PredictionUpdates, listed_resources
 from replicate_mcp.server.services import Services, open_services
 from replicate_mcp.server.tasks import PredictionTasks
+from replicate_mcp.server.tools import services
 from replicate_mcp.server.toolsets import register_toolsets
 from replicate_mcp.server.webhook_receiver import WebhookReceiver
 
@@ -159,7 +161,7 @@ def _register_resources(server: MCPServer) -> None:
     @server.resource("replicate://predictions/{id}", mime_type="application/json")
     async def prediction_resource(id: str, ctx: Context) -> str:
         """A prediction as JSON (output untruncated), from Replicate or, if gone, the local ledger."""
-        svc: Services = ctx.request_context.lifespan_context
+        svc = services(ctx)
         try:
             tracked = await svc.supervisor.refresh(id)
         except Exception:
@@ -179,7 +181,7 @@ def _register_resources(server: MCPServer) -> None:
     @server.resource("replicate://models/{owner}/{name}", mime_type="application/json")
     async def model_resource(owner: str, name: str, ctx: Context) -> str:
         """A model's card and compact input schema."""
-        svc: Services = ctx.request_context.lifespan_context
+        svc = services(ctx)
         target = await svc.resolver.resolve(f"{owner}/{name}")
         model = await svc.resolver.model(owner, name)
         card = {
@@ -208,7 +210,7 @@ def http_app(server: MCPServer, settings: Settings):
     problem = settings.auth_problem() or settings.exposure_problem()
     if problem:
         raise ConfigError(problem)
-    app = server.streamable_http_app(transport_security=transport_security(settings), json_response=False)
+    app: ASGIApp = server.streamable_http_app(transport_security=transport_security(settings), json_response=False)
     if settings.auth != "none":
         app = explain_unauthorized(app, settings.auth)
     elif settings.http_token is not None:

@@ -211,15 +211,16 @@ def auth_parts(settings: Settings, api_base: str | Callable[[], str]) -> tuple[T
 
     `api_base` is the Replicate API the server itself uses (a callable when it is known only once running)."""
     if settings.auth == "replicate-token":
-        verifier = ReplicateTokenVerifier(api_base, ttl=settings.auth_cache_ttl)
-        return verifier, AuthSettings(issuer_url=REPLICATE_ISSUER, resource_server_url=None)
+        verifier: TokenVerifier = ReplicateTokenVerifier(api_base, ttl=settings.auth_cache_ttl)
+        # validated from the URLs as written: AnyHttpUrl(...) itself would add a trailing slash to a bare host
+        return verifier, AuthSettings.model_validate({"issuer_url": REPLICATE_ISSUER, "resource_server_url": None})
     if settings.auth == "oauth":
         assert settings.oauth_issuer and settings.oauth_audience  # config.auth_problem() refused otherwise
         verifier = JWTVerifier(settings.oauth_issuer, settings.oauth_audience, jwks_url=settings.oauth_jwks_url)
-        return verifier, AuthSettings(
-            issuer_url=settings.oauth_issuer,
-            resource_server_url=settings.resource_url,
-            required_scopes=list(settings.oauth_scopes) or None,
-            validate_token_resource=False,  # JWTVerifier checks `aud` itself
-        )
+        return verifier, AuthSettings.model_validate({
+            "issuer_url": settings.oauth_issuer,
+            "resource_server_url": settings.resource_url,
+            "required_scopes": list(settings.oauth_scopes) or None,
+            "validate_token_resource": False,  # JWTVerifier checks `aud` itself
+        })
     return None, None

@@ -18,6 +18,7 @@ from mcp.types import CallToolResult, ImageContent, ResourceLink, TextContent
 from pydantic import BaseModel
 
 from replicate_mcp.files.thumbnails import stored_preview
+from replicate_mcp.server.results import PredictionResult
 
 log = logging.getLogger(__name__)
 IMAGE_BUDGET = 600_000  # base64 characters of thumbnails in one result
@@ -38,10 +39,11 @@ def bounded_result(model: BaseModel, limit: int, extra: Sequence[Any] = ()) -> C
 
 
 def _where_all_is(model: BaseModel) -> str:
-    if isinstance(getattr(model, "id", None), str):
-        return f"; read resource replicate://predictions/{model.id} for all"
-    if type(model).__name__ == "ModelCard" and str(getattr(model, "model", "")).count("/") == 1:
-        return f"; read resource replicate://models/{model.model} for all"
+    prediction_id, slug = getattr(model, "id", None), str(getattr(model, "model", ""))
+    if isinstance(prediction_id, str):
+        return f"; read resource replicate://predictions/{prediction_id} for all"
+    if type(model).__name__ == "ModelCard" and slug.count("/") == 1:
+        return f"; read resource replicate://models/{slug} for all"
     return ""
 
 
@@ -120,7 +122,7 @@ async def _file_blocks(prediction_id: str, files: Iterable[Any], inline_images: 
     return images + blocks
 
 
-async def prediction_content(result: BaseModel, files: Sequence[Any], *, inline_images: bool, limit: int) -> CallToolResult:
+async def prediction_content(result: PredictionResult, files: Sequence[Any], *, inline_images: bool, limit: int) -> CallToolResult:
     return bounded_result(result, limit, await _file_blocks(result.id, files, inline_images))
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.streamable_http_manager import HANDSHAKE_PROTOCOL_VERSIONS  # the SDK's own (from mcp-types)
@@ -158,7 +158,7 @@ async def _run_checks(checks: list[ReadinessCheck]) -> list[str]:
     return problems
 
 
-async def _answer(send: Send, status: int, body: dict[str, Any], extra: list[tuple[bytes, bytes]] = ()) -> None:
+async def _answer(send: Send, status: int, body: dict[str, Any], extra: Sequence[tuple[bytes, bytes]] = ()) -> None:
     await _send(send, status, json.dumps(body).encode(), "application/json", [(b"cache-control", b"no-store"), *extra])
 
 

@@ -19,6 +19,7 @@ from replicate_mcp.files import (
     InputFiles,
     Ledger,
     LedgerEntry,
+    LedgerStore,
     OutputArchive,
     OutputKeeper,
     PathPolicy,
@@ -49,7 +50,7 @@ class Services:
     policy: PathPolicy
     base_inputs: InputFiles
     keeper: OutputKeeper
-    base_ledger: Ledger
+    base_ledger: LedgerStore
     output_dir: Path
     tenants: TenantClients | None = None
     objects: ObjectArchive | None = None
@@ -93,7 +94,7 @@ class Services:
         return view.supervisor if view else self.base_supervisor  # type: ignore[return-value]
 
     @property
-    def ledger(self) -> Ledger:
+    def ledger(self) -> LedgerStore:
         view = self._view()
         return view.ledger if view else self.base_ledger  # type: ignore[return-value]
 
@@ -169,7 +170,7 @@ class TenantSupervisor:
 class TenantLedger:
     """The ledger as one tenant sees it: another tenant's entries and files do not exist."""
 
-    def __init__(self, ledger: Ledger, tenant: str) -> None:
+    def __init__(self, ledger: LedgerStore, tenant: str) -> None:
         self._ledger = ledger
         self.tenant = tenant
 
@@ -194,7 +195,7 @@ async def open_services(settings: Settings, *, base_url: str | None = None) -> A
             from replicate_mcp.sandbox import SandboxConfig, start_sandbox
 
             sandbox = start_sandbox(SandboxConfig(time_scale=settings.sandbox_time_scale, cold_boot=0.5,
-                                                  **_insecure_webhooks(settings)))
+                                                  allow_insecure_webhooks=_insecure_webhooks(settings)))
             stack.callback(sandbox.stop)
             base_url = sandbox.base_url
         base_url = base_url or settings.base_url
@@ -204,7 +205,7 @@ async def open_services(settings: Settings, *, base_url: str | None = None) -> A
         data_dir = settings.data_dir or default_data_dir()
         output_dir = settings.output_dir or data_dir / "outputs"
         data_dir.mkdir(parents=True, exist_ok=True)
-        ledger: Ledger = RedisLedger.from_url(settings.state) if settings.state else Ledger(data_dir / "ledger.sqlite3")
+        ledger: LedgerStore = RedisLedger.from_url(settings.state) if settings.state else Ledger(data_dir / "ledger.sqlite3")
         stack.callback(ledger.close)
         coordination = (RedisCoordination(settings.state, lease_seconds=settings.lease_seconds) if settings.state
                         else LocalCoordination())
@@ -245,9 +246,6 @@ async def open_services(settings: Settings, *, base_url: str | None = None) -> A
             background.cancel_scope.cancel()
 
 
-def _insecure_webhooks(settings: Settings) -> dict[str, bool]:
+def _insecure_webhooks(settings: Settings) -> bool:
     """The embedded sandbox may deliver to this server's own http:// receiver, and only with a public URL set."""
-    from replicate_mcp.sandbox import SandboxConfig
-
-    wanted = settings.webhook_url is not None and settings.webhook_url.startswith("http://")
-    return {"allow_insecure_webhooks": True} if wanted and "allow_insecure_webhooks" in SandboxConfig.__dataclass_fields__ else {}
+    return settings.webhook_url is not None and settings.webhook_url.startswith("http://")

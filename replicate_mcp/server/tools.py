@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 import anyio
 from mcp.server import MCPServer
-from mcp.server.elicitation import ElicitationResult
+from mcp.server.elicitation import AcceptedElicitation, CancelledElicitation, DeclinedElicitation
 from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ToolAnnotations
@@ -42,19 +42,25 @@ LifetimeArg = Annotated[
 ]
 KeepArg = Annotated[bool, Field(description="Keep it running if this call is canceled or the client goes away")]
 # Filled by the server before the call (asks the user above --confirm-above), never by the agent.
-ApprovalArg = Annotated[ElicitationResult[costs.CostConfirmation], Resolve(costs.confirm_run)]
+# Filled by the SDK with the resolver's outcome; `= None` only lets it follow defaulted parameters. Written as the
+# union the SDK takes for "the whole outcome" (not the ElicitationResult alias) so that it may include None.
+ApprovalArg = Annotated[
+    AcceptedElicitation[costs.CostConfirmation] | DeclinedElicitation | CancelledElicitation | None,
+    Resolve(costs.confirm_run),
+]
 ImagesArg = Annotated[bool, Field(description="Attach image previews (false: paths and links only)")]
 
-READ = ToolAnnotations(readOnlyHint=True, openWorldHint=True)
-CREATE = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=True)
-CANCEL = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True, openWorldHint=True)
+READ = ToolAnnotations(read_only_hint=True, open_world_hint=True)
+CREATE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
+CANCEL = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
 LOCAL_PLACEHOLDER = "https://local.file/placeholder"
 WAIT_HINT = "call wait_for_prediction with this id (Replicate keeps outputs 1 h; files are saved here when done)"
 PREFER_WAIT = 3  # seconds a create may hold for a fast model; longer runs are followed by stream and polls
 HEARTBEAT = 2.0
 
 
-def services(ctx: Context) -> Services:
+def services(ctx: Context[Any, Any]) -> Services:
+    """What the server's lifespan yielded (open_services): the SDK types it only as its default, a dict."""
     return ctx.request_context.lifespan_context
 
 
@@ -92,7 +98,9 @@ async def _not_found(svc: Services, model: str) -> str:
     if ref.deployment:
         return (f"No deployment {ref.slug} on this Replicate account (deployments are named owner/deployment-name). "
                 "Check the name on https://replicate.com/deployments, or run the model by owner/name.")
-    if ref.slug is not None and ref.version:
+    if ref.name is None or ref.slug is None:  # a bare version id: resolve() explains those itself
+        return f"{model} was not found"
+    if ref.version:
         return (f"{ref.slug} has no version {ref.version[:12]}… (or the model does not exist). "
                 f"Leave the version out to run its latest: {ref.slug}")
     names: list[str] = []
@@ -384,7 +392,7 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         target, prepared, given, notes = await _prepare(svc, model, input)
         before = await costs.gate(svc, target, given, approval)
         request = StartRequest(target, prepared, given, call=_call(ctx, "create_prediction"), keep_running=True,
-                               lifetime=lifetime, webhook=webhook, webhook_events_filter=webhook_events_filter)
+                               lifetime=lifetime, webhook=webhook, webhook_events_filter=None if webhook_events_filter is None else [*webhook_events_filter])
         started = await svc.supervisor.start(request)
         tracked = svc.supervisor.known(started.prediction.id)
         assert tracked is not None
@@ -495,7 +503,8 @@ async def _wait_result(svc: Services, found: list[Tracked | str], ids: list[str]
     """Finished predictions in full while they fit the cap; any beyond it are named by id, never dropped."""
     cap = svc.settings.max_response_chars
     many = len(found) > 10
-    finished, running, problems, files, unshown = [], [], [], {}, []
+    finished, running, problems, files = [], [], [], {}
+    unshown: list[str] = []
     for prediction_id, tracked in zip(ids, found, strict=True):
         if isinstance(tracked, str):
             problems.append(results.IdProblem(id=prediction_id, error=tracked))

@@ -22,7 +22,7 @@ from replicate_mcp.server.errors import tool_errors
 from replicate_mcp.server.tools import READ, services
 
 FILE_ID = re.compile(r"^[A-Za-z0-9_-]{6,80}$")
-DELETE = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True, openWorldHint=True)
+DELETE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
 UPLOADED_BY = ("uploaded_by", "replicate-mcp")
 
 FileIdArg = Annotated[str, Field(description="File id (list_files)")]

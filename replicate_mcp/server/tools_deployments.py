@@ -23,8 +23,8 @@ from replicate_mcp.server.tools import CREATE, READ, services
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 MODEL_VERSION = re.compile(r"^([a-z0-9][a-z0-9_.-]*/[a-z0-9][a-z0-9_.-]*)(?::([0-9a-f]{64}))?$")
-DELETE = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True, openWorldHint=True)
-UPDATE = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True, openWorldHint=True)
+DELETE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
+UPDATE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
 
 DeploymentArg = Annotated[str, Field(description="Deployment as owner/name")]
 
