@@ -14,38 +14,59 @@ prediction does not change any more: subscribing to it is accepted and never fir
   that are not the caller's predictions are left out of the acknowledged filter.
 - 2025-11-25 and older, `resources/subscribe` / `resources/unsubscribe`: news goes out on the session's own channel;
   a session's followers stop when it closes. Another person's prediction is refused as unknown.
+
+Task status (the Tasks extension, 2026-07-28): a `subscriptions/listen` whose filter names task ids in `tasksStatus`
+(from a client that declared the extension; -32021 otherwise) gets `notifications/tasks/status` on its stream for
+the caller's own runs among them, each carrying what `tasks/get` would answer at that moment: the current state at
+once, then each change of status or status message, a working task's at most one per TASK_STATUS_INTERVAL seconds,
+and the last one, with the result inlined, when the run is over. The acknowledgement names the honored task ids.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import anyio.lowlevel
 from anyio.abc import TaskGroup
 from mcp.server.context import ServerRequestContext
-from mcp.server.subscriptions import ListenHandler, ResourceUpdated, ServerEvent, SubscriptionBus
+from mcp.server.subscriptions import (
+    SUBSCRIPTION_ID_META_KEY,
+    ListenHandler,
+    ResourceUpdated,
+    ServerEvent,
+    SubscriptionBus,
+)
 from mcp.shared.exceptions import MCPError
 from mcp.types import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
     Annotations,
     EmptyResult,
+    Notification,
+    NotificationParams,
     Resource,
     SubscribeRequestParams,
+    SubscriptionFilter,
+    SubscriptionsAcknowledgedNotification,
     SubscriptionsListenRequestParams,
     SubscriptionsListenResult,
     UnsubscribeRequestParams,
 )
+from pydantic import ConfigDict
 
 from replicate_mcp.files import Ledger, LedgerEntry
 from replicate_mcp.files.ledger import TERMINAL_STATUSES
 from replicate_mcp.runs import Supervisor
+from replicate_mcp.server.services import Services
+from replicate_mcp.server.tasks import TASKS, require_tasks, run_kind, task_state
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +77,9 @@ RECENT = 50               # predictions listed (their files come with them)
 COALESCE = 0.5            # seconds: a language model's output changes many times a second
 MAX_STREAMS = 1024        # open subscriptions/listen streams, as the SDK's own handler allows
 MAX_PER_SESSION = 256     # resources/subscribe URIs one 2025 session may hold
+MAX_TASKS = 256           # task ids one listen stream may follow
+TASK_STATUS_INTERVAL = 1.0  # seconds between two status notifications of a working task, per stream
+TERMINAL_TASK = frozenset({"completed", "failed", "cancelled"})
 
 Announce = Callable[[bool], Awaitable[None]]  # called with final=True once, when the prediction is over
 
@@ -119,6 +143,74 @@ def announcer(send: Callable[[str], Awaitable[Any]], uris: list[str]) -> Announc
     return announce
 
 
+class TaskStatusParams(NotificationParams):
+    model_config = ConfigDict(extra="allow")  # the task, as tasks/get answers it
+
+
+class TaskStatusNotification(Notification[TaskStatusParams, Literal["notifications/tasks/status"]]):
+    method: Literal["notifications/tasks/status"] = "notifications/tasks/status"
+
+
+def asked_tasks(notifications: SubscriptionFilter) -> list[str]:
+    """The task ids a listen filter names in `tasksStatus` (an extension field, kept as an extra)."""
+    asked = (notifications.model_extra or {}).get("tasksStatus") or []
+    if not isinstance(asked, list) or not all(isinstance(t, str) for t in asked) or len(asked) > MAX_TASKS:
+        raise MCPError(INVALID_PARAMS, f"tasksStatus must be a list of at most {MAX_TASKS} task ids (as tools/call "
+                       "answered them in CreateTaskResult.taskId)")
+    return list(dict.fromkeys(asked))
+
+
+async def follow_task(svc: Services, task_id: str, send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+    """Send a task's state now, then on each change of its status or message, until it is over (result inlined).
+
+    A working task's news goes out at most once per TASK_STATUS_INTERVAL: after a pause the newest state is sent."""
+    try:
+        tracked = svc.supervisor.known(task_id) or await svc.supervisor.refresh(task_id, kind=run_kind(svc, task_id))
+        last: tuple[str, Any] | None = None
+        sent_at = -math.inf
+        while True:
+            changed = tracked.changed  # taken first, so a change while the state is rendered wakes the next wait
+            state = await task_state(svc, tracked)
+            shown = (state["status"], state.get("statusMessage"))
+            if shown != last:
+                pause = sent_at + TASK_STATUS_INTERVAL - anyio.current_time()
+                if state["status"] not in TERMINAL_TASK and pause > 0:
+                    await anyio.sleep(pause)
+                    continue
+                await send(state)
+                last, sent_at = shown, anyio.current_time()
+            if state["status"] in TERMINAL_TASK:
+                return
+            await changed.wait()
+    except Exception as exc:  # a stream's follower never takes the stream or the server down
+        log.info("stopped sending the status of task %s: %s", task_id, type(exc).__name__)
+
+
+class _TaskAck:
+    """The session as the SDK's ListenHandler sees it: its acknowledgement also names the honored task ids (a field
+    of the Tasks extension the SDK does not know), and `acked` is set once it is sent, since the acknowledgement
+    must be the stream's first frame."""
+
+    def __init__(self, session: Any, task_ids: list[str]) -> None:
+        self._session = session
+        self.task_ids = task_ids
+        self.acked = anyio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+    async def send_notification(self, notification: Any, related_request_id: Any = None) -> None:
+        if isinstance(notification, SubscriptionsAcknowledgedNotification) and not self.acked.is_set():
+            honored = notification.params.notifications.model_dump(by_alias=True, exclude_none=True)
+            honored["tasksStatus"] = self.task_ids
+            params = notification.params.model_copy(update={"notifications": SubscriptionFilter.model_validate(honored)})
+            await self._session.send_notification(notification.model_copy(update={"params": params}),
+                                                  related_request_id)
+            self.acked.set()
+            return
+        await self._session.send_notification(notification, related_request_id)
+
+
 class _StreamBus:
     """One listen stream's bus: the server's shared events, and the news of the predictions this stream asked for."""
 
@@ -171,13 +263,30 @@ class PredictionUpdates:
         if self._streams >= MAX_STREAMS:
             raise MCPError(INTERNAL_ERROR, "Subscription limit reached: close a subscriptions/listen stream first")
         services = ctx.lifespan_context
+        tasks = asked_tasks(params.notifications)
+        if tasks:
+            require_tasks(ctx, f"tasksStatus needs the {TASKS} extension declared in the client's capabilities; "
+                          "without it, follow a run with wait_for_prediction or a subscription to its resource")
         asked = dict.fromkeys(params.notifications.resource_subscriptions or ())
         own = {uri: entry for uri in asked if (entry := own_prediction(services.ledger, uri)) is not None}
+        own_tasks = [task_id for task_id in tasks if services.ledger.get(task_id) is not None]  # the caller's runs
         notifications = params.notifications.model_copy(update={"resource_subscriptions": list(own) or None})
         bus = _StreamBus(self._shared)
+        ack = _TaskAck(ctx.session, own_tasks)
 
         async def send(uri: str) -> None:
             await bus.publish(ResourceUpdated(uri=uri))
+
+        async def send_task(state: dict[str, Any]) -> None:
+            meta = {SUBSCRIPTION_ID_META_KEY: ctx.request_id}
+            await ctx.session.send_notification(TaskStatusNotification(params=TaskStatusParams(**state, _meta=meta)),
+                                                related_request_id=ctx.request_id)
+
+        async def task_statuses() -> None:
+            await ack.acked.wait()
+            async with anyio.create_task_group() as each:
+                for task_id in own_tasks:
+                    each.start_soon(follow_task, services, task_id, send_task)
 
         self._streams += 1
         try:
@@ -185,7 +294,10 @@ class PredictionUpdates:
                 for entry in {e.id: e for e in own.values()}.values():
                     uris = [uri for uri, e in own.items() if e.id == entry.id]
                     tg.start_soon(follow, services.supervisor, entry, announcer(send, uris))
-                result = await ListenHandler(bus)(ctx, params.model_copy(update={"notifications": notifications}))
+                if own_tasks:
+                    tg.start_soon(task_statuses)
+                stream = dataclasses.replace(ctx, session=ack) if tasks else ctx
+                result = await ListenHandler(bus)(stream, params.model_copy(update={"notifications": notifications}))
                 tg.cancel_scope.cancel()
             return result
         finally:

@@ -147,7 +147,7 @@ class PredictionTasks(Extension):
         if tracked is not None and tracked.latest.is_terminal:
             return {}  # idempotent: it has ended already
         try:
-            await svc.supervisor.cancel(params.task_id, kind=_kind(svc, params.task_id))
+            await svc.supervisor.cancel(params.task_id, kind=run_kind(svc, params.task_id))
         except NotFoundError:
             raise MCPError(code=INVALID_PARAMS, message=f"Unknown task {params.task_id}") from None
         except ReplicateError as exc:
@@ -180,7 +180,7 @@ class PredictionTasks(Extension):
         if tracked is not None and tracked.latest.created_at is not None:
             return tracked
         try:
-            return await svc.supervisor.refresh(task_id, kind=_kind(svc, task_id))
+            return await svc.supervisor.refresh(task_id, kind=run_kind(svc, task_id))
         except NotFoundError:
             raise MCPError(code=INVALID_PARAMS, message=f"Unknown task {task_id}: Replicate has no prediction "
                            "with this id") from None
@@ -230,11 +230,11 @@ def _stale(svc: Services, task_id: str, prediction: Any = None, tracked: Tracked
     updated = (_time(getattr(prediction, "completed_at", None)) or _time(getattr(prediction, "started_at", None))
                or _time(entry and (entry.completed_at or entry.started_at)) or created)
     return {"taskId": task_id, "createdAt": created, "lastUpdatedAt": max(created, updated),
-            "ttlMs": _ttl_ms(tracked, created) if _kind(svc, task_id, tracked) == "training" else TTL_MS,
+            "ttlMs": _ttl_ms(tracked, created) if run_kind(svc, task_id, tracked) == "training" else TTL_MS,
             "pollIntervalMs": 1000 if svc.settings.min_poll_interval < 2 else 2000}
 
 
-def _kind(svc: Services, task_id: str, tracked: Tracked | None = None) -> str:
+def run_kind(svc: Services, task_id: str, tracked: Tracked | None = None) -> str:
     """Whether the task is a prediction or a training, from what the supervisor follows or the ledger has."""
     if tracked is not None:
         return tracked.kind
