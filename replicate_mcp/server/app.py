@@ -73,8 +73,11 @@ class ReplicateMCPServer(MCPServer):
 
     def serve_prediction_updates(self) -> None:
         """subscriptions/listen (2026-07-28) and resources/subscribe (2025) for prediction resources."""
+        # SDK private state (checked by tests/server/test_sdk_seams.py): the bus behind ctx.notify_* is reachable
+        # only as _subscriptions, and a handler for a method MCPServer does not route can only be added on its
+        # low-level server, as MCPServer's own completion() does (an Extension would advertise a capability).
         self.updates = PredictionUpdates(self._subscriptions)
-        lowlevel = self._lowlevel_server  # as MCPServer's own completion() registers its handler
+        lowlevel = self._lowlevel_server
         lowlevel.add_request_handler("subscriptions/listen", SubscriptionsListenRequestParams, self.updates.listen)
         lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, self.updates.subscribe)
         lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, self.updates.unsubscribe)
@@ -151,6 +154,8 @@ def _request_state(settings: Settings) -> RequestStateSecurity | None:
 
 
 def _compact_tool_schemas(server: MCPServer) -> None:
+    # SDK private state (checked by tests/server/test_sdk_seams.py): MCPServer.list_tools() returns copies for the
+    # wire, and no public API replaces a registered tool's input or output schema.
     for tool in server._tool_manager.list_tools():
         tool.parameters = compact_schema(tool.parameters)
         if tool.fn_metadata.output_schema is not None:

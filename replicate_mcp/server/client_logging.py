@@ -54,9 +54,11 @@ class ClientLogging:
         self._listeners: WeakKeyDictionary[Any, _Listener] = WeakKeyDictionary()
 
     def mount(self, server: MCPServer) -> None:
+        server.middleware.append(self._around_call)
+        # SDK private state (checked by tests/server/test_sdk_seams.py): MCPServer has no public way to handle a
+        # method it does not route (logging/setLevel) or to wrap one it does (server/discover).
         lowlevel = server._lowlevel_server
         lowlevel.add_request_handler("logging/setLevel", SetLevelRequestParams, self._set_level)
-        lowlevel.middleware.append(self._around_call)
         discover = lowlevel.get_request_handler("server/discover")
         if discover is not None:
             lowlevel.add_request_handler("server/discover", discover.params_type, _without_logging(discover.handler))
@@ -161,4 +163,6 @@ def _without_logging(discover: Any) -> Any:
 
 def _connection(ctx: ServerRequestContext[Any, Any]) -> Any:
     """The client's connection: a level set on it holds for its later calls (the session keeps no such state)."""
+    # SDK private state (checked by tests/server/test_sdk_seams.py): ServerSession is a per-request proxy and
+    # names its connection nowhere publicly; nothing else lives as long as the client's connection.
     return ctx.session._connection

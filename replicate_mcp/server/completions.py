@@ -34,6 +34,8 @@ PREDICTION_TEMPLATES = ("replicate://predictions/{id}", "replicate://predictions
 
 
 def register_completions(server: MCPServer) -> None:
+    # SDK private state (checked by tests/server/test_sdk_seams.py): the public @server.completion() passes the
+    # handler no request context, and a completion needs the caller's services and identity.
     server._lowlevel_server.add_request_handler("completion/complete", CompleteRequestParams, _complete)
 
 
