@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -179,6 +179,7 @@ class Supervisor:
         self.strict_tenancy = strict_tenancy
         self.max_runs_per_tenant = max_runs_per_tenant
         self._starting: dict[str, int] = {}  # creates under way, per tenant (not in the ledger's count yet)
+        self._in_hand: Counter[str] = Counter()  # intents this process is creating or checking (leased too)
         self.ledger = ledger
         self.keeper = keeper
         self.pacer = Pacer(rate)
@@ -257,7 +258,8 @@ class Supervisor:
             keep_running=request.keep_running, output_kind=target.schema.output_kind, tenant=request.tenant,
         )
         pending = _Pending()
-        self._spawn(self._create, request, intent, pending)
+        self._hold(intent)
+        self._spawn(self._creating, self._create, request, intent, pending)
         try:
             await pending.done.wait()
         except BaseException:
@@ -310,7 +312,8 @@ class Supervisor:
             call=request.call, keep_running=True, kind="training", tenant=request.tenant,
         )
         pending = _Pending()
-        self._spawn(self._create_training, request, intent, pending)
+        self._hold(intent)
+        self._spawn(self._creating, self._create_training, request, intent, pending)
         await pending.done.wait()
         if pending.error is not None:
             raise pending.error
@@ -354,7 +357,7 @@ class Supervisor:
             found = await reconcile(self._client(intent.tenant), self.ledger, intent, lock=self._reconciling)
         except OutcomeUnknown as unknown:
             self.ledger.settle_intent(intent.key, "unknown", f"{what}; then {unknown}")
-            self._spawn(self._reconcile_later, intent)
+            self._check_later(intent)
             raise OutcomeUnknown(
                 f"Replicate failed during the create ({what}) and could not be asked whether it made a "
                 f"{noun}. Do not retry yet: this server keeps checking. Call {lister} in a minute; "
@@ -368,8 +371,36 @@ class Supervisor:
             ) from None
         return found
 
+    def _hold(self, intent: Intent) -> None:
+        """This process is working on the intent: no scan here reconciles it, and its lease keeps others off."""
+        self._in_hand[intent.key] += 1
+        self.coordination.claim(f"intent:{intent.key}")
+
+    def _let_go(self, intent: Intent) -> None:
+        self._in_hand[intent.key] -= 1
+        if self._in_hand[intent.key] <= 0:
+            del self._in_hand[intent.key]
+            self.coordination.release(f"intent:{intent.key}")
+
+    async def _creating(self, create: Callable[..., Awaitable[None]], request: Any, intent: Intent,
+                        pending: _Pending) -> None:
+        try:
+            await create(request, intent, pending)
+        finally:
+            self._let_go(intent)
+
+    def _check_later(self, intent: Intent) -> None:
+        self._hold(intent)  # before this one lets go: no moment in which another replica may take it
+        self._spawn(self._reconcile_later, intent)
+
     async def _reconcile_later(self, intent: Intent) -> None:
         """Keep asking until the intent's outcome is known (or its input would be gone anyway)."""
+        try:
+            await self._keep_asking(intent)
+        finally:
+            self._let_go(intent)
+
+    async def _keep_asking(self, intent: Intent) -> None:
         created = datetime.fromisoformat(intent.created_at.replace("Z", "+00:00"))
         while (datetime.now(UTC) - created).total_seconds() < RECONCILE_GIVE_UP:
             await anyio.sleep(RECONCILE_RETRY * self.min_interval / MIN_INTERVAL)
@@ -413,7 +444,8 @@ class Supervisor:
         changed_status = prediction.status != current.status
         tracked.latest = prediction
         tracked.fresh_at = anyio.current_time()
-        if changed_status or prediction.is_terminal:
+        # A finished prediction asked about again is not written again, unless its data was removed meanwhile.
+        if changed_status or (prediction.is_terminal and prediction.data_removed != current.data_removed):
             self.ledger.update(prediction)
         if publish and self.coordination.shared:
             self.coordination.publish({"type": "state", "id": tracked.id, "kind": tracked.kind,
@@ -477,6 +509,7 @@ class Supervisor:
         while True:
             await anyio.sleep(self.coordination.lease_seconds / 3)
             owned = [t.id for t in self._tracked.values() if t.owned]
+            owned += [f"intent:{key}" for key in self._in_hand]
             try:
                 lost_leases = self.coordination.renew(owned)
             except Exception as exc:  # Redis away: the leases may lapse, and others then take over, as designed
@@ -681,20 +714,28 @@ class Supervisor:
 
     async def _recover(self) -> None:
         """Pick up what a previous process left: unknown creates, running predictions, unarchived outputs."""
-        for intent in self.ledger.unresolved_intents():
-            try:
-                found = await reconcile(self._client(intent.tenant), self.ledger, intent, lock=self._reconciling)
-                if found is None:
-                    self.ledger.settle_intent(intent.key, "not_created", "checked after a restart: none was created")
-                    continue
-                self._track(found, kind=intent.kind, deadline=self._deadline_of(found.id), tenant=intent.tenant)
-            except OutcomeUnknown:
-                self.ledger.settle_intent(intent.key, "unknown", "Replicate could not be asked after a restart")
-                self._spawn(self._reconcile_later, intent)
         await self._adopt_orphans()
 
     async def _adopt_orphans(self) -> None:
-        """Follow every unfinished or unarchived prediction of the ledger that no live replica holds."""
+        """Settle every create whose outcome is unknown and that nobody is working on (its process died), then
+        follow every unfinished or unarchived prediction of the ledger that no live replica holds."""
+        for intent in self.ledger.unresolved_intents():
+            if intent.key in self._in_hand or not self.coordination.claim(f"intent:{intent.key}"):
+                continue
+            self._hold(intent)
+            try:
+                found = await reconcile(self._client(intent.tenant), self.ledger, intent, lock=self._reconciling)
+                if found is None:
+                    self.ledger.settle_intent(intent.key, "not_created", "checked after its creator stopped: none "
+                                              "was created")
+                    continue
+                self._track(found, kind=intent.kind, deadline=self._deadline_of(found.id), tenant=intent.tenant)
+            except OutcomeUnknown:
+                self.ledger.settle_intent(intent.key, "unknown", "Replicate could not be asked after its creator "
+                                          "stopped")
+                self._check_later(intent)
+            finally:
+                self._let_go(intent)
         for prediction_id in dict.fromkeys([*self.ledger.pending(), *self.ledger.unarchived()]):
             if prediction_id in self._tracked or prediction_id in self._finished:
                 continue

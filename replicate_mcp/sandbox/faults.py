@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-KINDS = ("402", "404", "429", "500", "503", "drop", "drop_after", "500_after", "slow")  # *_after: handled, then lost
+# *_after: handled first; then the answer is lost (drop_after, 500_after) or held back (slow_after)
+KINDS = ("402", "404", "429", "500", "503", "drop", "drop_after", "500_after", "slow", "slow_after")
 # 404: Replicate's "not found", e.g. a prediction that can no longer be followed
 RATE_KINDS = ("429", "500", "503", "drop", "slow")
 

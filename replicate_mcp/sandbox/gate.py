@@ -97,6 +97,17 @@ class Gate:
                 status, body = FAULT_BODIES["500"]
                 await _send_json(send, status, body, {})
             return
+        if fault == "slow_after":
+            held: list[Message] = []
+
+            async def hold(message: Message) -> None:
+                held.append(message)
+
+            await self.app(scope, receive, hold)
+            await asyncio.sleep(self.state.config.slow_seconds)
+            for message in held:
+                await send(message)
+            return
         await self.app(scope, receive, send)
 
     def _valid(self, token: str | None) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 
+import anyio
 import boto3
 import httpx2
 import pytest
@@ -202,4 +203,54 @@ async def test_a_webhook_reaching_any_replica_wakes_a_call_waiting_on_another(tm
         for replica in replicas:
             replica.process.terminate()
             replica.process.wait(10)
+        box.stop()
+
+
+async def test_a_create_cut_by_a_replica_dying_is_settled_by_another(tmp_path, redis_url, s3_store):
+    """The create reached Replicate, but its replica was killed before the answer: the intent is left 'sending'.
+    Another replica takes the intent's lapsed lease, finds the prediction, follows it and keeps its file."""
+    from replicate_mcp.files.redis_ledger import RedisLedger
+
+    redis.Redis.from_url(redis_url).flushdb()
+    box = start_sandbox(SandboxConfig(time_scale=0.03, seed=14, cold_boot=0.5, slow_seconds=3.0))
+    s3_url, s3_env = s3_store
+    replicas = start_replicas(2, tmp=tmp_path, sandbox_url=box.url, redis_url=redis_url, s3_url=s3_url,
+                              s3_env={**s3_env, "REPLICATE_API_TOKEN": "r8_sandbox_team_token"},
+                              extra=["--poll-interval", "0.05", "--lease-seconds", "1"])
+    ledger = RedisLedger.from_url(redis_url)
+    try:
+        httpx2.post(f"{box.url}/_sandbox/faults",
+                    json={"queue": [{"kind": "slow_after", "method": "POST", "path": "/v1/", "count": 1}]}).raise_for_status()
+
+        async def doomed() -> None:
+            try:
+                async with httpx2.AsyncClient(timeout=30) as http:
+                    url = f"http://127.0.0.1:{replicas[0].port}/mcp"
+                    async with Client(streamable_http_client(url, http_client=http)) as c:
+                        await c.call_tool("create_prediction", {"model": VIDEO, "input": {"prompt": "cut short"}})
+            except Exception:  # noqa: BLE001 - its server is killed under it
+                pass
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(doomed)
+            with anyio.fail_after(10):
+                while not ledger.unresolved_intents():
+                    await anyio.sleep(0.02)
+            await anyio.sleep(0.5)  # the sandbox has made the prediction and holds its answer back
+            replicas[0].kill()  # the answer will never be read
+            group.cancel_scope.cancel()
+        [intent] = ledger.unresolved_intents()
+        assert intent.state == "sending"
+        with anyio.fail_after(30):
+            while (settled := ledger.intent(intent.key)).state != "created":
+                await anyio.sleep(0.1)
+        with anyio.fail_after(30):
+            while not ledger.files(settled.prediction_id):
+                await anyio.sleep(0.1)
+        assert ledger.get(settled.prediction_id).status == "succeeded"
+    finally:
+        for replica in replicas:
+            if replica.process.poll() is None:
+                replica.process.terminate()
+                replica.process.wait(10)
         box.stop()
