@@ -35,9 +35,8 @@ from replicate_mcp.server.completions import register_completions
 from replicate_mcp.server.http_security import explain_unauthorized, require_bearer, transport_security
 from replicate_mcp.server.operations import ReadinessCheck, standard_checks, with_operations
 from replicate_mcp.server.prediction_resources import FILE_URI, PredictionUpdates, listed_resources
-from replicate_mcp.server.services import Services, open_services
+from replicate_mcp.server.services import Services, open_services, services
 from replicate_mcp.server.tasks import PredictionTasks
-from replicate_mcp.server.tools import services
 from replicate_mcp.server.toolsets import register_toolsets
 from replicate_mcp.server.webhook_receiver import WebhookReceiver
 

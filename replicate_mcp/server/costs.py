@@ -19,7 +19,7 @@ from replicate_mcp.api.objects import Job
 from replicate_mcp.pricing import Estimate, OverBudget, Spend, price_table, usd
 from replicate_mcp.runs import Target
 from replicate_mcp.schema import validate_input
-from replicate_mcp.server.services import Services
+from replicate_mcp.server.services import Services, services
 
 
 class CostConfirmation(BaseModel):
@@ -36,7 +36,7 @@ def spend(svc: Services) -> Spend:
     if tenant not in counters:
         shared = svc.base_ledger if svc.settings.state else None
         counters[tenant] = Spend(max_per_run=svc.settings.max_cost_per_run, budget=svc.settings.budget,
-                                 shared=shared, account=tenant)  # type: ignore[arg-type]
+                                 shared=shared, account=tenant)
     return counters[tenant]
 
 
@@ -111,7 +111,7 @@ def _can_elicit(ctx: Context) -> bool:
 
 
 async def _ask(ctx: Context, what: str, total: Estimate | None) -> Elicit[CostConfirmation] | None:
-    svc: Services = ctx.request_context.lifespan_context
+    svc = services(ctx)
     limit = svc.settings.confirm_above
     if limit is None or total is None or total.high <= limit:
         return None
@@ -142,7 +142,7 @@ async def _checked(svc: Services, model: str, inputs: list[Any]) -> tuple[Target
 
 async def confirm_run(model: str, input: Any, ctx: Context) -> Elicit[CostConfirmation] | None:
     """Resolver of run_model and create_prediction: ask the user before a run above --confirm-above."""
-    svc: Services = ctx.request_context.lifespan_context
+    svc = services(ctx)
     if svc.settings.confirm_above is None:
         return None
     found = await _checked(svc, model, [input])
@@ -154,7 +154,7 @@ async def confirm_run(model: str, input: Any, ctx: Context) -> Elicit[CostConfir
 
 async def confirm_runs(model: str, inputs: list[Any], ctx: Context) -> Elicit[CostConfirmation] | None:
     """Resolver of run_batch: one question for all the runs, with their total."""
-    svc: Services = ctx.request_context.lifespan_context
+    svc = services(ctx)
     if svc.settings.confirm_above is None or not isinstance(inputs, list):
         return None
     found = await _checked(svc, model, inputs)

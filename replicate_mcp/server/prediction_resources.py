@@ -31,12 +31,13 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import anyio
 import anyio.lowlevel
 from anyio.abc import TaskGroup
 from mcp.server.context import ServerRequestContext
+from mcp.server.session import ServerSession
 from mcp.server.subscriptions import (
     SUBSCRIPTION_ID_META_KEY,
     ListenHandler,
@@ -62,7 +63,7 @@ from mcp.types import (
 )
 from pydantic import ConfigDict
 
-from replicate_mcp.files import Ledger, LedgerEntry
+from replicate_mcp.files import LedgerEntry, LedgerStore
 from replicate_mcp.files.ledger import TERMINAL_STATUSES
 from replicate_mcp.runs import Supervisor
 from replicate_mcp.server.services import Services
@@ -84,7 +85,7 @@ TERMINAL_TASK = frozenset({"completed", "failed", "cancelled"})
 Announce = Callable[[bool], Awaitable[None]]  # called with final=True once, when the prediction is over
 
 
-def listed_resources(ledger: Ledger) -> list[Resource]:
+def listed_resources(ledger: LedgerStore) -> list[Resource]:
     """The ledger view's RECENT newest predictions, each followed by its saved files."""
     resources = []
     for entry in ledger.list(RECENT):
@@ -106,7 +107,7 @@ def listed_resources(ledger: Ledger) -> list[Resource]:
     return resources
 
 
-def own_prediction(ledger: Ledger, uri: str) -> LedgerEntry | None:
+def own_prediction(ledger: LedgerStore, uri: str) -> LedgerEntry | None:
     """The caller's prediction that `uri` (a prediction's or one of its files') names, if the ledger view has it."""
     match = SUBSCRIBABLE.match(uri)
     entry = ledger.get(match[1]) if match else None
@@ -279,8 +280,11 @@ class PredictionUpdates:
 
         async def send_task(state: dict[str, Any]) -> None:
             meta = {SUBSCRIPTION_ID_META_KEY: ctx.request_id}
-            await ctx.session.send_notification(TaskStatusNotification(params=TaskStatusParams(**state, _meta=meta)),
-                                                related_request_id=ctx.request_id)
+            # the SDK's ServerNotification union lists only the core protocol's notifications; an extension's
+            # (notifications/tasks/status) is sent the same way
+            await ctx.session.send_notification(
+                TaskStatusNotification(params=TaskStatusParams(**state, _meta=meta)),  # type: ignore[arg-type]
+                related_request_id=ctx.request_id)
 
         async def task_statuses() -> None:
             await ack.acked.wait()
@@ -296,7 +300,8 @@ class PredictionUpdates:
                     tg.start_soon(follow, services.supervisor, entry, announcer(send, uris))
                 if own_tasks:
                     tg.start_soon(task_statuses)
-                stream = dataclasses.replace(ctx, session=ack) if tasks else ctx
+                # the ListenHandler calls only send_notification on its session, which the proxy forwards
+                stream = dataclasses.replace(ctx, session=cast(ServerSession, ack)) if tasks else ctx
                 result = await ListenHandler(bus)(stream, params.model_copy(update={"notifications": notifications}))
                 tg.cancel_scope.cancel()
             return result
@@ -350,4 +355,5 @@ class PredictionUpdates:
 def _connection_of(ctx: ServerRequestContext[Any, Any]) -> Any:
     """The 2025 session's connection (its `exit_stack` closes with it). The SDK 2.3 hands handlers only the per-request
     ServerSession proxy, which holds its connection as `_connection`."""
+    # SDK private state (checked by tests/server/test_sdk_seams.py): no public API names the connection
     return ctx.session._connection

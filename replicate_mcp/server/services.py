@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
 import httpx2
+from mcp.server.mcpserver import Context
 
 from replicate_mcp.api import ReplicateClient
 from replicate_mcp.config import SANDBOX_TOKEN, Settings
@@ -186,6 +188,11 @@ class TenantLedger:
 
     def list(self, limit: int = 20, before: str | None = None) -> list[LedgerEntry]:
         return self._ledger.list(limit, before, tenant=self.tenant)
+
+
+def services(ctx: Context[Any, Any]) -> Services:
+    """What the server's lifespan yielded (open_services): the SDK types it only as its default, a dict."""
+    return ctx.request_context.lifespan_context
 
 
 @asynccontextmanager

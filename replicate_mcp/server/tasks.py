@@ -111,6 +111,8 @@ class PredictionTasks(Extension):
         server = self.server
         start = self.starts.get(params.name)
         itself = params.name in self.self_starting
+        # SDK private state (checked by tests/server/test_sdk_seams.py): MCPServer's public list_tools() would
+        # build every tool's wire form on each call only to tell whether this one exists.
         if (start is None and not itself) or server is None or server._tool_manager.get_tool(params.name) is None:
             return await call_next(ctx)
         if ctx.protocol_version not in TASK_VERSIONS or not declared(ctx):
@@ -199,8 +201,10 @@ async def task_state(svc: Services, tracked: Tracked) -> dict[str, Any]:
             result = render_training(svc, tracked, TRAINING_LOGS)
         else:
             result = await render_prediction(svc, tracked, logs=FAILED_LOGS if failed else 0)
-        result.is_error = failed or None
+        result.is_error = failed
         task["result"] = result.model_dump(by_alias=True, mode="json", exclude_none=True)
+        if not failed:
+            del task["result"]["isError"]  # as tools/call answers a success
     return task
 
 
@@ -265,7 +269,7 @@ def require_tasks(ctx: ServerRequestContext[Any, Any], message: str) -> None:
 def declared(ctx: ServerRequestContext[Any, Any]) -> bool:
     capabilities = ctx.session.client_capabilities
     extensions: Mapping[str, Any] | None = capabilities.extensions if capabilities is not None else None
-    return bool(extensions) and TASKS in extensions
+    return extensions is not None and TASKS in extensions
 
 
 def _time(value: Any) -> str | None:

@@ -31,7 +31,7 @@ from replicate_mcp.server.errors import explain, tool_errors
 from replicate_mcp.server.prediction_view import output_budget as _output_budget
 from replicate_mcp.server.prediction_view import render_prediction as _render
 from replicate_mcp.server.render import iso_time, prediction_result
-from replicate_mcp.server.services import Services
+from replicate_mcp.server.services import Services, services
 
 ModelArg = Annotated[str, Field(description=f"Model: {FORMS}")]
 InputArg = Annotated[dict[str, Any], Field(description="Model input; see get_model. Files: URL, data URI or local path")]
@@ -57,11 +57,6 @@ LOCAL_PLACEHOLDER = "https://local.file/placeholder"
 WAIT_HINT = "call wait_for_prediction with this id (Replicate keeps outputs 1 h; files are saved here when done)"
 PREFER_WAIT = 3  # seconds a create may hold for a fast model; longer runs are followed by stream and polls
 HEARTBEAT = 2.0
-
-
-def services(ctx: Context[Any, Any]) -> Services:
-    """What the server's lifespan yielded (open_services): the SDK types it only as its default, a dict."""
-    return ctx.request_context.lifespan_context
 
 
 def _report(ctx: Context):

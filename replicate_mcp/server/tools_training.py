@@ -27,7 +27,7 @@ from replicate_mcp.files import FileAccessError
 from replicate_mcp.files.paths import local_path_from
 from replicate_mcp.pricing import price_table
 from replicate_mcp.runs import ProgressTracker, Target, Tracked, TrainingRequest
-from replicate_mcp.schema import validate_input
+from replicate_mcp.schema import ModelSchema, validate_input
 from replicate_mcp.server.content import bounded_result
 from replicate_mcp.server.errors import tool_errors
 from replicate_mcp.server.services import Services
@@ -97,6 +97,13 @@ async def _trainer(svc: Services, trainer: str) -> Target:
     return target
 
 
+def _training(target: Target) -> ModelSchema:
+    """A trainer's TrainingInput schema (`_trainer` refused a target without one)."""
+    if target.schema.training is None:
+        raise ToolError(f"trainer: {target.slug} cannot be trained (its version has no TrainingInput)")
+    return target.schema.training
+
+
 def _is_local(value: Any) -> bool:
     return isinstance(value, str) and not value.startswith(("http://", "https://", "data:"))
 
@@ -104,7 +111,7 @@ def _is_local(value: Any) -> bool:
 def _masked(target: Target, given: dict[str, Any]) -> dict[str, Any]:
     """Local paths (files or folders) stand in as URLs for validation; they are read only once the input is valid."""
     masked = dict(given)
-    for name in target.schema.training.file_fields & masked.keys():
+    for name in _training(target).file_fields & masked.keys():
         value = masked[name]
         if _is_local(value) or (isinstance(value, list) and value and all(_is_local(v) for v in value)):
             masked[name] = "https://local.file/placeholder"
@@ -141,7 +148,7 @@ def _zip_files(svc: Services, field: str, value: str | list[str]) -> tuple[bytes
 async def _upload_local(svc: Services, target: Target, given: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """Folders and lists of local files become one uploaded zip; one local file is uploaded as it is."""
     sent, notes = dict(given), []
-    for name in sorted(target.schema.training.file_fields & given.keys()):
+    for name in sorted(_training(target).file_fields & given.keys()):
         value = given[name]
         if isinstance(value, list) or (_is_local(value) and os.path.isdir(os.path.expanduser(value))):
             content, count = await anyio.to_thread.run_sync(_zip_files, svc, name, value)
@@ -264,10 +271,10 @@ def register_training_tools(server: MCPServer, *, read_only: bool) -> None:
         if not isinstance(input, dict):
             raise ToolError("input must be an object of the trainer's training inputs, e.g. "
                             "{\"input_images\": \"/path/to/photos\", \"trigger_word\": \"TOK\"}")
-        verdict = validate_input(target.schema.training, _masked(target, input))
+        verdict = validate_input(_training(target), _masked(target, input))
         if not verdict.valid:
             raise ToolError(f"Training input for {target.slug} is invalid; nothing was sent.\n{verdict.message()}")
-        given = {**verdict.normalized, **{k: input[k] for k in target.schema.training.file_fields & input.keys()}}
+        given = {**verdict.normalized, **{k: input[k] for k in _training(target).file_fields & input.keys()}}
         notes = [*verdict.coercions]
         created = await _destination(svc, destination, visibility, hardware)
         sent, uploaded = await _upload_local(svc, target, given)
