@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from .archive import OutputArchive
 from .ledger import LedgerStore
-from .object_store import ObjectArchive
 from .records import ArchivedFile, iter_file_values
 from .thumbnails import stored_preview
+
+if TYPE_CHECKING:  # obstore is loaded only by a server that keeps files in an object store
+    from .object_store import ObjectArchive
 
 log = logging.getLogger(__name__)
 

@@ -445,7 +445,8 @@ class Supervisor:
         tracked.latest = prediction
         tracked.fresh_at = anyio.current_time()
         # A finished prediction asked about again is not written again, unless its data was removed meanwhile.
-        if changed_status or (prediction.is_terminal and prediction.data_removed != current.data_removed):
+        removed = getattr(prediction, "data_removed", False) != getattr(current, "data_removed", False)  # trainings have none
+        if changed_status or (prediction.is_terminal and removed):
             self.ledger.update(prediction)
         if publish and self.coordination.shared:
             self.coordination.publish({"type": "state", "id": tracked.id, "kind": tracked.kind,

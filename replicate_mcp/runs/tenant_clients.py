@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx2
-from cryptography.fernet import Fernet, InvalidToken
 
 from replicate_mcp.api import ReplicateClient
 
@@ -31,7 +30,8 @@ class TenantClients:
         self.default = default
         self._http = http
         self._store = store
-        self._fernet = Fernet(state_key.encode() if state_key else Fernet.generate_key())
+        self._state_key = state_key
+        self._sealer: Any = None  # a Fernet, made when a user's token is first sealed or opened
         self._clients: dict[str, tuple[str, ReplicateClient]] = {}  # tenant -> (token digest, client)
 
     def remember(self, tenant: str, token: str) -> ReplicateClient:
@@ -43,7 +43,7 @@ class TenantClients:
         client = self._make(token)
         self._clients[tenant] = (digest, client)
         if self._store is not None:
-            self._store.put_secret(f"token:{tenant}", self._fernet.encrypt(token.encode()).decode())
+            self._store.put_secret(f"token:{tenant}", self._fernet().encrypt(token.encode()).decode())
         return client
 
     def __call__(self, tenant: str) -> ReplicateClient:
@@ -54,11 +54,20 @@ class TenantClients:
         if self._store is not None:
             sealed = self._store.get_secret(f"token:{tenant}")
             if sealed:
+                from cryptography.fernet import InvalidToken
+
                 try:
-                    return self.remember(tenant, self._fernet.decrypt(sealed.encode()).decode())
+                    return self.remember(tenant, self._fernet().decrypt(sealed.encode()).decode())
                 except InvalidToken:
                     log.warning("the token of tenant %s was sealed with another REPLICATE_MCP_STATE_KEY", tenant)
         return self.default
+
+    def _fernet(self) -> Any:
+        if self._sealer is None:
+            from cryptography.fernet import Fernet
+
+            self._sealer = Fernet(self._state_key.encode() if self._state_key else Fernet.generate_key())
+        return self._sealer
 
     def _make(self, token: str) -> ReplicateClient:
         return ReplicateClient(token, base_url=self.default.base_url, http_client=self._http)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar
 
 import anyio
 from mcp.server.mcpserver.exceptions import ToolError
-from redis.exceptions import RedisError
 
 from replicate_mcp.api import (
     APIConnectionError,
@@ -63,10 +63,16 @@ def explain(exc: BaseException) -> str:
         return str(exc)
     if isinstance(exc, TooManyRuns):
         return str(exc)
-    if isinstance(exc, RedisError):
+    if _is_store_error(exc):
         return ("This server's shared state (Redis, --state) did not answer, so nothing was started or changed. "
                 "Try again in a minute; if it persists, tell whoever runs this server.")
     raise exc
+
+
+def _is_store_error(exc: BaseException) -> bool:
+    """Redis's errors, without loading redis in a server that never uses it."""
+    redis_errors = sys.modules.get("redis.exceptions")
+    return redis_errors is not None and isinstance(exc, redis_errors.RedisError)
 
 
 def first_cause(exc: BaseException) -> BaseException:

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import anyio
@@ -27,13 +27,14 @@ from replicate_mcp.files import (
     PathPolicy,
     default_data_dir,
 )
-from replicate_mcp.files.object_store import ObjectArchive
-from replicate_mcp.files.redis_ledger import RedisLedger, RedisUploadCache
 from replicate_mcp.runs import ModelResolver, Started, StartRequest, Supervisor, Tracked
 from replicate_mcp.runs.coordination import LocalCoordination, RedisCoordination
 from replicate_mcp.runs.supervisor import LOCAL_TENANT, TrainingRequest
 from replicate_mcp.runs.tenant_clients import TenantClients
 from replicate_mcp.server.auth import current_principal
+
+if TYPE_CHECKING:  # obstore is loaded only by a server that keeps files in an object store
+    from replicate_mcp.files.object_store import ObjectArchive
 
 log = logging.getLogger(__name__)
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -212,7 +213,15 @@ async def open_services(settings: Settings, *, base_url: str | None = None) -> A
         data_dir = settings.data_dir or default_data_dir()
         output_dir = settings.output_dir or data_dir / "outputs"
         data_dir.mkdir(parents=True, exist_ok=True)
-        ledger: LedgerStore = RedisLedger.from_url(settings.state) if settings.state else Ledger(data_dir / "ledger.sqlite3")
+        uploads = None
+        if settings.state:  # the team engines are imported only when used: one person's server never loads them
+            from replicate_mcp.files.redis_ledger import RedisLedger, RedisUploadCache
+
+            shared = RedisLedger.from_url(settings.state)
+            ledger: LedgerStore = shared
+            uploads = RedisUploadCache(shared.redis)
+        else:
+            ledger = Ledger(data_dir / "ledger.sqlite3")
         stack.callback(ledger.close)
         coordination = (RedisCoordination(settings.state, lease_seconds=settings.lease_seconds) if settings.state
                         else LocalCoordination())
@@ -225,7 +234,11 @@ async def open_services(settings: Settings, *, base_url: str | None = None) -> A
             archive = OutputArchive(
                 output_dir, http_client=downloads, api_host=api.netloc, allow_loopback=api.hostname in LOOPBACK_HOSTS
             )
-        objects = ObjectArchive(settings.archive_to) if settings.archive_to else None
+        objects = None
+        if settings.archive_to:
+            from replicate_mcp.files.object_store import ObjectArchive
+
+            objects = ObjectArchive(settings.archive_to)
         keeper = OutputKeeper(ledger, archive, objects=objects)
         tenants = TenantClients(client, store=ledger,
                                 state_key=settings.state_key.get_secret_value() if settings.state_key else None)
@@ -240,7 +253,7 @@ async def open_services(settings: Settings, *, base_url: str | None = None) -> A
             base_supervisor=supervisor,
             policy=policy,
             base_inputs=InputFiles(client, policy, cache_db=data_dir / "ledger.sqlite3", ledger=ledger,
-                                   cache=RedisUploadCache(ledger.redis) if isinstance(ledger, RedisLedger) else None),
+                                   cache=uploads),
             keeper=keeper,
             base_ledger=ledger,
             output_dir=output_dir,
