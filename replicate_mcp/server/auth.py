@@ -24,10 +24,10 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import anyio.to_thread
 import httpx2
-import jwt
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
@@ -36,6 +36,9 @@ from pydantic import SecretStr
 from replicate_mcp.api import ReplicateClient
 from replicate_mcp.api._errors import AuthenticationError, ReplicateError
 from replicate_mcp.config import Settings
+
+if TYPE_CHECKING:  # PyJWT (and cryptography under it) is loaded only by a server with --auth oauth
+    import jwt
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +152,8 @@ class JWTVerifier(TokenVerifier):
         self._discovery = asyncio.Lock()
 
     async def verify_token(self, token: str) -> AccessToken | None:
+        import jwt
+
         try:
             keys = await self._key_client()
             signing_key = await anyio.to_thread.run_sync(keys.get_signing_key_from_jwt, token)
@@ -179,7 +184,9 @@ class JWTVerifier(TokenVerifier):
             async with self._discovery:
                 if self._keys is None:
                     url = self._jwks_url or await discover_jwks_url(self.issuer)
-                    self._keys = jwt.PyJWKClient(url, cache_keys=True, lifespan=JWKS_LIFESPAN, timeout=10)
+                    from jwt import PyJWKClient
+
+                    self._keys = PyJWKClient(url, cache_keys=True, lifespan=JWKS_LIFESPAN, timeout=10)
         return self._keys
 
 
