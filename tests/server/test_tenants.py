@@ -103,3 +103,28 @@ async def test_each_person_has_their_own_limit_of_runs_in_flight(make_settings, 
                                   "still going, the most this server allows each person (--max-runs-per-tenant 2). "
                                   "Wait for one with wait_for_prediction, or cancel one, then call again.")
         assert not (await create(BOB)).is_error  # another person's runs do not count against Alice
+
+
+async def test_task_ids_are_per_person(make_settings, two_accounts):
+    """A task is the owner's: another person's tasks/get and tasks/cancel answer it as unknown (-32602)."""
+    from mcp.shared.exceptions import MCPError
+
+    from tests.server.task_client import TasksClient, call, cancel_task, get_task, until_done
+
+    settings = make_settings(transport="http", port=free_port(), auth="replicate-token", base_url=two_accounts.base_url)
+    with running_http(create_server(settings, base_url=two_accounts.base_url), settings) as base:
+        async with httpx2.AsyncClient(headers={"authorization": f"Bearer {ALICE}"}) as http:
+            async with Client(streamable_http_client(f"{base}/mcp", http_client=http), mode="auto",
+                              extensions=[TasksClient()]) as alice:
+                created = await call(alice, "create_prediction",
+                                     {"model": "sandbox/text-to-video", "input": {"prompt": "alice's task"}})
+                task_id = created["taskId"]
+                async with httpx2.AsyncClient(headers={"authorization": f"Bearer {BOB}"}) as bob_http:
+                    async with Client(streamable_http_client(f"{base}/mcp", http_client=bob_http), mode="auto",
+                                      extensions=[TasksClient()]) as bob:
+                        for probe in (get_task, cancel_task):
+                            with pytest.raises(MCPError) as refused:
+                                await probe(bob, task_id)
+                            assert refused.value.error.code == -32602
+                task, seen = await until_done(alice, task_id)
+                assert seen[-1] == "completed" and task["result"]["structuredContent"]["status"] == "succeeded"
