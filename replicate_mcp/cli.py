@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import Any, Protocol
 
 from replicate_mcp import __version__
 from replicate_mcp.config import ENVIRONMENT, ConfigError, load_settings
@@ -13,7 +14,13 @@ from replicate_mcp.config import ENVIRONMENT, ConfigError, load_settings
 SUBCOMMANDS = ("serve", "sandbox", "demo")
 
 
-def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+class _TakesArguments(Protocol):
+    """A parser, or one of its argument groups."""
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+def _serve_arguments(parser: _TakesArguments) -> None:
     add = parser.add_argument
     add("--transport", choices=["stdio", "http"], help="stdio (default) or streamable HTTP [REPLICATE_MCP_TRANSPORT]")
     add("--host", help="HTTP transport: address to bind (default 127.0.0.1) [REPLICATE_MCP_HOST]")
@@ -122,7 +129,7 @@ def _serve_help() -> str:
     """The serve options as help text: `replicate-mcp --help` shows them, since serve is the default command."""
     helper = argparse.ArgumentParser(prog="replicate-mcp", usage=argparse.SUPPRESS, add_help=False)
     group = helper.add_argument_group("server options (serve, the default: replicate-mcp [serve] [options])")
-    _serve_arguments(group)  # type: ignore[arg-type]  # a group takes add_argument like a parser
+    _serve_arguments(group)
     env_only = ", ".join(variable for variable, flag in ENVIRONMENT.values() if flag is None)
     return (
         helper.format_help().strip("\n")

@@ -66,7 +66,7 @@ from pydantic import ConfigDict
 from replicate_mcp.files import LedgerEntry, LedgerStore
 from replicate_mcp.files.ledger import TERMINAL_STATUSES
 from replicate_mcp.runs import Supervisor
-from replicate_mcp.server.services import Services
+from replicate_mcp.server.services import Services, TenantLedger
 from replicate_mcp.server.tasks import TASKS, require_tasks, run_kind, task_state
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ TERMINAL_TASK = frozenset({"completed", "failed", "cancelled"})
 Announce = Callable[[bool], Awaitable[None]]  # called with final=True once, when the prediction is over
 
 
-def listed_resources(ledger: LedgerStore) -> list[Resource]:
+def listed_resources(ledger: LedgerStore | TenantLedger) -> list[Resource]:
     """The ledger view's RECENT newest predictions, each followed by its saved files."""
     resources = []
     for entry in ledger.list(RECENT):

@@ -92,14 +92,14 @@ class Services:
         return view.resolver if view else self.base_resolver
 
     @property
-    def supervisor(self) -> Supervisor:
+    def supervisor(self) -> Supervisor | TenantSupervisor:
         view = self._view()
-        return view.supervisor if view else self.base_supervisor  # type: ignore[return-value]
+        return view.supervisor if view else self.base_supervisor
 
     @property
-    def ledger(self) -> LedgerStore:
+    def ledger(self) -> LedgerStore | TenantLedger:
         view = self._view()
-        return view.ledger if view else self.base_ledger  # type: ignore[return-value]
+        return view.ledger if view else self.base_ledger
 
     @property
     def inputs(self) -> InputFiles:
