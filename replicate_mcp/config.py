@@ -17,8 +17,9 @@ TOOLSETS = ("core", "training", "deployments", "account")
 DOCS_URL = "https://replicate.com"
 _SLUG = r"[a-z0-9][a-z0-9._-]*"
 # owner/name, owner/*, or a deployment: deployments/owner/name, deployments/owner/*, deployments/*
-MODEL_PATTERN = re.compile(rf"^((?!deployments/){_SLUG}/(\*|{_SLUG})|deployments/(\*|{_SLUG}/(\*|{_SLUG})))$",
-                           re.IGNORECASE)
+MODEL_PATTERN = re.compile(
+    rf"^((?!deployments/){_SLUG}/(\*|{_SLUG})|deployments/(\*|{_SLUG}/(\*|{_SLUG})))$", re.IGNORECASE
+)
 
 
 DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
@@ -70,10 +71,12 @@ class Settings(BaseModel):
     cancel_after: float = Field(900.0, ge=5)
     max_cancel_after: float = Field(3600.0, ge=5)
     public_url: str | None = None
-    poll_rate: float = Field(30.0, gt=0, le=100)  # Replicate gives polls of one prediction a far larger bucket
+    poll_rate: float = Field(
+        30.0, gt=0, le=100
+    )  # Replicate gives polls of one prediction a far larger bucket
     poll_interval: float | None = Field(None, ge=0.01)
-    state: str | None = None          # None: SQLite in the data folder; redis://… to share with other replicas
-    archive_to: str | None = None     # None: the output folder; s3://bucket/prefix for an object store
+    state: str | None = None  # None: SQLite in the data folder; redis://… to share with other replicas
+    archive_to: str | None = None  # None: the output folder; s3://bucket/prefix for an object store
     state_key: SecretStr | None = None
     lease_seconds: float = Field(15.0, ge=0.5, le=600)
     max_runs_per_tenant: int | None = Field(None, ge=1)
@@ -121,8 +124,10 @@ class Settings(BaseModel):
     def _check_patterns(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
         for pattern in patterns:
             if not MODEL_PATTERN.match(pattern):
-                raise ValueError(f"'{pattern}' is not owner/name or owner/* (a deployment: deployments/owner/name, "
-                                 "deployments/owner/* or deployments/*)")
+                raise ValueError(
+                    f"'{pattern}' is not owner/name or owner/* (a deployment: deployments/owner/name, "
+                    "deployments/owner/* or deployments/*)"
+                )
         return patterns
 
     @field_validator("cancel_after", "max_cancel_after", mode="before")
@@ -136,7 +141,9 @@ class Settings(BaseModel):
         if url is None or not url.strip():
             return None
         if not url.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError(f"'{url}' is not a redis:// (or rediss://) URL; leave it out for the embedded SQLite ledger")
+            raise ValueError(
+                f"'{url}' is not a redis:// (or rediss://) URL; leave it out for the embedded SQLite ledger"
+            )
         return url.strip()
 
     @field_validator("archive_to")
@@ -145,7 +152,9 @@ class Settings(BaseModel):
         if url is None or not url.strip():
             return None
         if not url.startswith("s3://") or len(url) <= len("s3://"):
-            raise ValueError(f"'{url}' is not s3://bucket/prefix; leave it out to keep files in the output folder")
+            raise ValueError(
+                f"'{url}' is not s3://bucket/prefix; leave it out to keep files in the output folder"
+            )
         return url.strip().rstrip("/")
 
     @field_validator("public_url")
@@ -155,13 +164,17 @@ class Settings(BaseModel):
             return None
         url = url.strip().rstrip("/")
         if not url.startswith(("http://", "https://")):
-            raise ValueError(f"'{url}' is not an http(s) URL; give the address clients and Replicate reach this server at")
+            raise ValueError(
+                f"'{url}' is not an http(s) URL; give the address clients and Replicate reach this server at"
+            )
         return url
 
     @property
     def webhook_url(self) -> str | None:
         """Where Replicate's webhooks reach this server: only over HTTP, with a public address."""
-        return f"{self.public_url}/webhooks/replicate" if self.public_url and self.transport == "http" else None  # app.WEBHOOK_PATH
+        return (
+            f"{self.public_url}/webhooks/replicate" if self.public_url and self.transport == "http" else None
+        )  # app.WEBHOOK_PATH
 
     @property
     def min_poll_interval(self) -> float:
@@ -222,23 +235,38 @@ class Settings(BaseModel):
         if self.auth == "none":
             return None
         if self.transport != "http":
-            return (f"--auth {self.auth} / REPLICATE_MCP_AUTH protects an HTTP endpoint shared by several people; over "
-                    "stdio the client that starts the server is its only user. Add --transport http, or drop --auth "
-                    "and set REPLICATE_API_TOKEN")
+            return (
+                f"--auth {self.auth} / REPLICATE_MCP_AUTH protects an HTTP endpoint shared by several people; over "
+                "stdio the client that starts the server is its only user. Add --transport http, or drop --auth "
+                "and set REPLICATE_API_TOKEN"
+            )
         if self.http_token is not None:
-            return (f"REPLICATE_MCP_HTTP_TOKEN and --auth {self.auth} both decide who may call; use one. With --auth "
-                    "each caller brings its own credential: unset REPLICATE_MCP_HTTP_TOKEN")
+            return (
+                f"REPLICATE_MCP_HTTP_TOKEN and --auth {self.auth} both decide who may call; use one. With --auth "
+                "each caller brings its own credential: unset REPLICATE_MCP_HTTP_TOKEN"
+            )
         if self.auth == "oauth":
-            missing = [flag for flag, value in (("--oauth-issuer / REPLICATE_MCP_OAUTH_ISSUER", self.oauth_issuer),
-                                                ("--oauth-audience / REPLICATE_MCP_OAUTH_AUDIENCE", self.oauth_audience))
-                       if not value]
+            missing = [
+                flag
+                for flag, value in (
+                    ("--oauth-issuer / REPLICATE_MCP_OAUTH_ISSUER", self.oauth_issuer),
+                    ("--oauth-audience / REPLICATE_MCP_OAUTH_AUDIENCE", self.oauth_audience),
+                )
+                if not value
+            ]
             if missing:
-                return ("--auth oauth needs " + " and ".join(missing) + ": the identity provider's issuer URL and the "
-                        "audience its access tokens carry for this server (--public-url makes the audience default to "
-                        "PUBLIC_URL/mcp)")
+                return (
+                    "--auth oauth needs "
+                    + " and ".join(missing)
+                    + ": the identity provider's issuer URL and the "
+                    "audience its access tokens carry for this server (--public-url makes the audience default to "
+                    "PUBLIC_URL/mcp)"
+                )
             if self.token is None and not self.sandbox:
-                return ("--auth oauth runs every user's models with the team's Replicate account: set "
-                        "REPLICATE_API_TOKEN (or use --auth replicate-token, where each user sends their own)")
+                return (
+                    "--auth oauth runs every user's models with the team's Replicate account: set "
+                    "REPLICATE_API_TOKEN (or use --auth replicate-token, where each user sends their own)"
+                )
         return None
 
     @field_validator("oauth_issuer", "oauth_jwks_url")
@@ -309,7 +337,16 @@ ENVIRONMENT = {
     "confirm_above": ("REPLICATE_MCP_CONFIRM_ABOVE", "--confirm-above"),
     "docs_url": ("REPLICATE_MCP_DOCS_URL", "--docs-url"),
 }
-BOOLEAN_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+BOOLEAN_WORDS = {
+    "1": True,
+    "true": True,
+    "yes": True,
+    "on": True,
+    "0": False,
+    "false": False,
+    "no": False,
+    "off": False,
+}
 
 
 def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
@@ -321,7 +358,9 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
             continue
         if Settings.model_fields[name].annotation is bool:
             if raw.lower() not in BOOLEAN_WORDS:
-                raise ConfigError(f"{variable}={raw!r} is not a boolean; use 1/0, true/false, yes/no or on/off")
+                raise ConfigError(
+                    f"{variable}={raw!r} is not a boolean; use 1/0, true/false, yes/no or on/off"
+                )
             values[name] = BOOLEAN_WORDS[raw.lower()]
         elif name in ("allow_models", "allowed_hosts", "allowed_origins", "oauth_scopes", "toolsets"):
             values[name] = tuple(p.strip() for p in raw.split(",") if p.strip())
@@ -334,7 +373,9 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
     return values
 
 
-def load_settings(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
     """Build settings from `env` (default: os.environ) with `overrides` (from flags) on top."""
     values = _from_environment(os.environ if env is None else env)
     for name, value in (overrides or {}).items():
@@ -347,10 +388,16 @@ def load_settings(overrides: Mapping[str, Any] | None = None, env: Mapping[str, 
         settings = Settings.model_validate(values)
     except Exception as exc:  # pydantic.ValidationError, reworded per setting
         raise ConfigError(_explain(exc)) from None
-    if settings.poll_interval is not None and settings.poll_interval < 2 and not settings.sandbox \
-            and settings.base_url == DEFAULT_BASE_URL:
-        raise ConfigError("--poll-interval / REPLICATE_MCP_POLL_INTERVAL below 2 seconds is only for a local sandbox; "
-                          "Replicate's API is polled at most every 2 s per prediction")
+    if (
+        settings.poll_interval is not None
+        and settings.poll_interval < 2
+        and not settings.sandbox
+        and settings.base_url == DEFAULT_BASE_URL
+    ):
+        raise ConfigError(
+            "--poll-interval / REPLICATE_MCP_POLL_INTERVAL below 2 seconds is only for a local sandbox; "
+            "Replicate's API is polled at most every 2 s per prediction"
+        )
     if settings.auth == "oauth" and not settings.oauth_audience and settings.public_url:
         settings = settings.model_copy(update={"oauth_audience": settings.resource_url})
     problem = settings.auth_problem() or settings.exposure_problem()

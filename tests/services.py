@@ -17,8 +17,12 @@ from pathlib import Path
 
 REDIS_MISSING = "redis-server is not installed (Debian package redis-server)"
 S3_BUCKET = "outputs"
-S3_ENV = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1",
-          "AWS_ALLOW_HTTP": "true"}
+S3_ENV = {
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_REGION": "us-east-1",
+    "AWS_ALLOW_HTTP": "true",
+}
 
 
 def free_port() -> int:
@@ -57,8 +61,21 @@ def redis_server(folder: Path) -> Iterator[str]:
         raise RuntimeError(REDIS_MISSING)
     port = free_port()
     process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(folder)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     _wait_for_port(port, process, 10, "redis-server")
     try:
@@ -71,8 +88,11 @@ def redis_server(folder: Path) -> Iterator[str]:
 def s3_server() -> Iterator[tuple[str, dict[str, str]]]:
     """moto's S3 server with one bucket; yields (s3:// archive URL, the AWS_* environment that reaches it)."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     endpoint = f"http://127.0.0.1:{port}"
     env = {**S3_ENV, "AWS_ENDPOINT_URL": endpoint}
     _wait_for_port(port, process, 30, "moto's S3 server")
@@ -86,5 +106,10 @@ def s3_server() -> Iterator[tuple[str, dict[str, str]]]:
 def s3_client(env: dict[str, str]):
     import boto3
 
-    return boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-                        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"], region_name=env["AWS_REGION"])
+    return boto3.client(
+        "s3",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_REGION"],
+    )

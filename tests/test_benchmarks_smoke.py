@@ -19,6 +19,7 @@ async def test_tool_list_measurement():
 
 # The supervised-runs benchmarks (P8-P11), tiny and on a fast clock: they run and print their rows, nothing more.
 
+
 def _printed(figures) -> str:
     from tests.benchmarks.__main__ import table
 
@@ -38,8 +39,9 @@ async def test_fault_run_prints_its_rows():
 async def test_progress_latency_prints_its_rows():
     from tests.benchmarks import bench_progress
 
-    figures = await bench_progress.run(True, steps=5, time_scale=0.01, poll_interval=0.02,
-                                       llama_input={"prompt": "hi", "max_tokens": 30})
+    figures = await bench_progress.run(
+        True, steps=5, time_scale=0.01, poll_interval=0.02, llama_input={"prompt": "hi", "max_tokens": 30}
+    )
     printed = _printed(figures)
     assert "progress latency, sdxl 5 steps, time scale 0.01: median" in printed
     assert "llama-3-8b: first token to first progress text" in printed
@@ -67,13 +69,26 @@ async def test_replicas_prints_its_rows():
     where nothing is killed, must lose, duplicate and leak nothing."""
     from tests.benchmarks import bench_replicas
 
-    work = bench_replicas.Workload(predictions=16, tenants=2, workers=2, cold_boot=1.0, lease_seconds=1.0,
-                                   probe_every=4, settle_seconds=10)
+    work = bench_replicas.Workload(
+        predictions=16,
+        tenants=2,
+        workers=2,
+        cold_boot=1.0,
+        lease_seconds=1.0,
+        probe_every=4,
+        settle_seconds=10,
+    )
     figures = await bench_replicas.run(True, work=work)
     printed = _printed(figures)
-    assert "16 predictions from 2 tenants on 3 replicas, one SIGKILLed midway (issue 15's P8): lost" in printed
-    for metric in ("duplicated", "cross-tenant answers", "wall time, 3 replicas (one killed) vs 1 replica",
-                   "API requests per prediction, 3 replicas vs 1"):
+    assert (
+        "16 predictions from 2 tenants on 3 replicas, one SIGKILLed midway (issue 15's P8): lost" in printed
+    )
+    for metric in (
+        "duplicated",
+        "cross-tenant answers",
+        "wall time, 3 replicas (one killed) vs 1 replica",
+        "API requests per prediction, 3 replicas vs 1",
+    ):
         assert metric in printed
     one = figures[0].details["one"]
     assert (one["upstream_predictions"], one["ids_given"], one["lost"]) == (16, 16, 0)

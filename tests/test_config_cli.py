@@ -12,12 +12,21 @@ from replicate_mcp.config import ConfigError, load_settings
 
 
 def test_base_url_is_normalized_with_or_without_v1():
-    for raw in ("http://127.0.0.1:8765", "http://127.0.0.1:8765/", "http://127.0.0.1:8765/v1", "http://127.0.0.1:8765/v1/"):
+    for raw in (
+        "http://127.0.0.1:8765",
+        "http://127.0.0.1:8765/",
+        "http://127.0.0.1:8765/v1",
+        "http://127.0.0.1:8765/v1/",
+    ):
         assert load_settings(env={"REPLICATE_BASE_URL": raw}).base_url == "http://127.0.0.1:8765/v1"
 
 
 def test_flags_win_over_environment_and_dirs_add_up(tmp_path):
-    env = {"REPLICATE_MCP_MAX_WAIT": "30", "REPLICATE_MCP_ALLOW_DIRS": str(tmp_path / "a"), "REPLICATE_MCP_READ_ONLY": "yes"}
+    env = {
+        "REPLICATE_MCP_MAX_WAIT": "30",
+        "REPLICATE_MCP_ALLOW_DIRS": str(tmp_path / "a"),
+        "REPLICATE_MCP_READ_ONLY": "yes",
+    }
     settings = load_settings({"max_wait": 20.0, "allow_dirs": (tmp_path / "b",)}, env=env)
     assert settings.max_wait == 20 and settings.read_only is True
     assert settings.allow_dirs == (tmp_path / "a", tmp_path / "b")
@@ -41,7 +50,9 @@ def test_bad_values_name_the_setting(env, named):
 
 
 def test_boolean_words():
-    assert load_settings(env={"REPLICATE_MCP_ARCHIVE": "off", "REPLICATE_MCP_READ_ONLY": "Yes"}).archive is False
+    assert (
+        load_settings(env={"REPLICATE_MCP_ARCHIVE": "off", "REPLICATE_MCP_READ_ONLY": "Yes"}).archive is False
+    )
     with pytest.raises(ConfigError, match="use 1/0, true/false"):
         load_settings(env={"REPLICATE_MCP_INLINE_IMAGES": "t"})
 
@@ -54,15 +65,28 @@ def test_allow_models_patterns():
 
 
 def run_cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "replicate_mcp", *args], capture_output=True, text=True, timeout=60, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "replicate_mcp", *args], capture_output=True, text=True, timeout=60, env=env
+    )
 
 
 def test_help_lists_every_subcommand_and_option():
     top = run_cli("--help")
     assert top.returncode == 0 and all(word in top.stdout for word in ("serve", "sandbox", "demo"))
     serve = run_cli("serve", "--help").stdout
-    for flag in ("--transport", "--sandbox", "--read-only", "--allow-models", "--max-wait", "--allow-dir", "--output-dir",
-                 "--no-archive", "--no-inline-images", "--max-response-chars", "--port"):
+    for flag in (
+        "--transport",
+        "--sandbox",
+        "--read-only",
+        "--allow-models",
+        "--max-wait",
+        "--allow-dir",
+        "--output-dir",
+        "--no-archive",
+        "--no-inline-images",
+        "--max-response-chars",
+        "--port",
+    ):
         assert flag in serve, flag
     sandbox = run_cli("sandbox", "--help").stdout
     for flag in ("--time-scale", "--seed", "--catalog", "--fault-429", "--data-retention"):
@@ -71,7 +95,7 @@ def test_help_lists_every_subcommand_and_option():
 
 def readme_section(start: str, end: str) -> str:
     readme = (Path(__file__).parent.parent / "README.md").read_text()
-    return readme[readme.index(start):readme.index(end)]
+    return readme[readme.index(start) : readme.index(end)]
 
 
 def flags_named_in(text: str) -> set[str]:

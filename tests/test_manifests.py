@@ -12,7 +12,9 @@ ROOT = Path(__file__).parent.parent
 MANIFESTS = ROOT / "manifests"
 # A copy of https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json
 # (github.com/modelcontextprotocol/static, schemas/2025-12-11/server.schema.json, MIT).
-REGISTRY_SCHEMA = json.loads((ROOT / "tests" / "fixtures" / "mcp-registry" / "server.schema.2025-12-11.json").read_text())
+REGISTRY_SCHEMA = json.loads(
+    (ROOT / "tests" / "fixtures" / "mcp-registry" / "server.schema.2025-12-11.json").read_text()
+)
 CHECKOUT_PLACEHOLDER = "/absolute/path/to/replicate-mcp"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 VERSION = PYPROJECT["project"]["version"]
@@ -79,11 +81,18 @@ def test_mcpb_manifest():
     assert manifest["server"]["type"] == "uv"
     # the bundle's own sources (pack-bundle copies pyproject.toml and replicate_mcp/), not a download from PyPI
     config = manifest["server"]["mcp_config"]
-    assert config["command"] == "uv" and config["args"] == ["run", "--directory", "${__dirname}", "replicate-mcp"]
+    assert config["command"] == "uv" and config["args"] == [
+        "run",
+        "--directory",
+        "${__dirname}",
+        "replicate-mcp",
+    ]
     assert "replicate-mcp" in SCRIPTS
     token = manifest["user_config"]["replicate_api_token"]
     assert token["sensitive"] is True
-    assert "${user_config.replicate_api_token}" in manifest["server"]["mcp_config"]["env"]["REPLICATE_API_TOKEN"]
+    assert (
+        "${user_config.replicate_api_token}" in manifest["server"]["mcp_config"]["env"]["REPLICATE_API_TOKEN"]
+    )
     assert (ROOT / manifest["server"]["entry_point"]).is_file()
 
 
@@ -100,14 +109,19 @@ async def test_manifest_tool_names_match_the_server(tmp_path):
     assert {t["name"] for t in load("manifest.json")["tools"]} == served
 
 
-@pytest.mark.parametrize("name", ["claude_desktop_config.json", "cursor.mcp.json", "vscode.mcp.json", "sandbox.mcp.json"])
+@pytest.mark.parametrize(
+    "name", ["claude_desktop_config.json", "cursor.mcp.json", "vscode.mcp.json", "sandbox.mcp.json"]
+)
 def test_client_entries_run_our_command_from_a_checkout(name):
     entry = load(name)
     servers = entry.get("mcpServers") or entry["servers"]
     for server in servers.values():
         assert server["command"] == "uvx"
         from_flag, checkout, script, *args = server["args"]
-        assert (from_flag, checkout) == ("--from", CHECKOUT_PLACEHOLDER)  # works before the package is on PyPI
+        assert (from_flag, checkout) == (
+            "--from",
+            CHECKOUT_PLACEHOLDER,
+        )  # works before the package is on PyPI
         assert script in SCRIPTS
         from replicate_mcp.cli import build_parser
 
@@ -116,9 +130,14 @@ def test_client_entries_run_our_command_from_a_checkout(name):
 
 def test_readme_install_section_shows_the_working_forms():
     readme = (ROOT / "README.md").read_text()
-    install = readme[readme.index("## Install in an MCP client"):readme.index("## Tools")]
+    install = readme[readme.index("## Install in an MCP client") : readme.index("## Tools")]
     (desktop,) = re.findall(r"```json\n(.*?)```", install, re.DOTALL)
     assert json.loads(desktop) == load("claude_desktop_config.json")
-    for form in (f"uvx --from {CHECKOUT_PLACEHOLDER} replicate-mcp", f"pipx install {CHECKOUT_PLACEHOLDER}",
-                 f"pip install {CHECKOUT_PLACEHOLDER}", "manifests/pack-bundle", "once published"):
+    for form in (
+        f"uvx --from {CHECKOUT_PLACEHOLDER} replicate-mcp",
+        f"pipx install {CHECKOUT_PLACEHOLDER}",
+        f"pip install {CHECKOUT_PLACEHOLDER}",
+        "manifests/pack-bundle",
+        "once published",
+    ):
         assert form in install, form

@@ -44,13 +44,20 @@ def _imported_top_level_modules() -> set[str]:
 
 
 def test_every_third_party_import_is_a_declared_dependency():
-    third_party = _imported_top_level_modules() - set(sys.stdlib_module_names) - {"replicate_mcp", "__future__"}
+    third_party = (
+        _imported_top_level_modules() - set(sys.stdlib_module_names) - {"replicate_mcp", "__future__"}
+    )
     assert {"mcp", "httpx2", "starlette", "uvicorn", "referencing", "PIL"} <= third_party
-    declared = {_canonical(re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0])
-                for requirement in PYPROJECT["project"]["dependencies"]}
+    declared = {
+        _canonical(re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0])
+        for requirement in PYPROJECT["project"]["dependencies"]
+    }
     providers = packages_distributions()
-    undeclared = {module: providers.get(module) for module in third_party
-                  if not {_canonical(d) for d in providers.get(module, [])} & declared}
+    undeclared = {
+        module: providers.get(module)
+        for module in third_party
+        if not {_canonical(d) for d in providers.get(module, [])} & declared
+    }
     assert undeclared == {}
 
 
@@ -70,7 +77,9 @@ def _copy_sources(destination: Path) -> Path:
 
 
 def _run(*command: str | Path, **kwargs) -> subprocess.CompletedProcess:
-    result = subprocess.run([str(part) for part in command], capture_output=True, text=True, timeout=600, **kwargs)
+    result = subprocess.run(
+        [str(part) for part in command], capture_output=True, text=True, timeout=600, **kwargs
+    )
     assert result.returncode == 0, f"{command}: {result.stdout[-2000:]}\n{result.stderr[-2000:]}"
     return result
 
@@ -87,12 +96,31 @@ def wheel_env(tmp_path_factory) -> dict[str, Path]:
     venv.EnvBuilder(with_pip=False).create(env_dir)
     bin_dir = env_dir / ("Scripts" if os.name == "nt" else "bin")
     python = bin_dir / Path(sys.executable).name
-    own_site = Path(_run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout.strip())
+    own_site = Path(
+        _run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout.strip()
+    )
     # The dependencies come from this environment, appended after the venv's own site-packages; a plain path in
     # a .pth file is added as is, so this environment's editable finder (if any) is not loaded.
     (own_site / "borrowed-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    _run(sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-deps", "--no-index", wheel)
-    return {"dir": env_dir, "python": python, "script": bin_dir / "replicate-mcp", "wheel": wheel, "sdist": sdist}
+    _run(
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        python,
+        "install",
+        "--quiet",
+        "--no-deps",
+        "--no-index",
+        wheel,
+    )
+    return {
+        "dir": env_dir,
+        "python": python,
+        "script": bin_dir / "replicate-mcp",
+        "wheel": wheel,
+        "sdist": sdist,
+    }
 
 
 @pytest.mark.slow
@@ -112,14 +140,22 @@ def test_wheel_holds_the_package_and_its_data_but_no_tests(wheel_env):
 async def test_installed_wheel_serves_a_real_stdio_session(wheel_env, tmp_path):
     from mcp import Client, StdioServerParameters
 
-    located = _run(wheel_env["python"], "-c", "import replicate_mcp; print(replicate_mcp.__file__)", cwd=tmp_path)
+    located = _run(
+        wheel_env["python"], "-c", "import replicate_mcp; print(replicate_mcp.__file__)", cwd=tmp_path
+    )
     assert Path(located.stdout.strip()).is_relative_to(wheel_env["dir"])  # the wheel's copy, not the checkout
     assert "--sandbox-time-scale" in _run(wheel_env["script"], "--help", cwd=tmp_path).stdout
 
     env = {"PATH": os.environ.get("PATH", ""), "REPLICATE_MCP_DATA_DIR": str(tmp_path / "data")}
-    params = StdioServerParameters(command=str(wheel_env["script"]), args=["--sandbox", "--sandbox-time-scale", "0.01"],
-                                   env=env, cwd=str(tmp_path))
+    params = StdioServerParameters(
+        command=str(wheel_env["script"]),
+        args=["--sandbox", "--sandbox-time-scale", "0.01"],
+        env=env,
+        cwd=str(tmp_path),
+    )
     async with Client(params) as client:
         assert "run_model" in {tool.name for tool in (await client.list_tools()).tools}
-        result = await client.call_tool("run_model", {"model": "replicate/hello-world", "input": {"text": "wheel"}})
+        result = await client.call_tool(
+            "run_model", {"model": "replicate/hello-world", "input": {"text": "wheel"}}
+        )
     assert result.structured_content["output"] == "hello wheel"

@@ -59,7 +59,9 @@ class Sender:
                 body_hint = number_or_none(parse_error_body(response).get("retry_after"))
                 retry_after = parse_retry_after(response.headers, body_hint)
                 note = unsure_note if safety is Safety.CREATE and response.status_code >= 500 else None
-                failure = error_from_response(response, retry_after=retry_after, note=note, redact=self._redact)
+                failure = error_from_response(
+                    response, retry_after=retry_after, note=note, redact=self._redact
+                )
                 retryable = policy.should_retry_status(response.status_code, safety)
                 reason = f"HTTP {response.status_code}"
                 if retryable and retry_after is not None and retry_after > policy.retry_max_wait:

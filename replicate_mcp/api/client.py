@@ -130,11 +130,18 @@ class ReplicateClient:
     async def get_model(self, owner: str, name: str) -> Model:
         return Model.model_validate(await self._json("GET", f"/models/{_seg(owner)}/{_seg(name)}"))
 
-    async def create_model(self, *, owner: str, name: str, visibility: str, hardware: str, **fields: Any) -> Model:
+    async def create_model(
+        self, *, owner: str, name: str, visibility: str, hardware: str, **fields: Any
+    ) -> Model:
         """POST /models (201). `owner` must be the token's account or one of its organizations."""
         body = {"owner": owner, "name": name, "visibility": visibility, "hardware": hardware, **fields}
-        data = await self._json("POST", "/models", json=body, safety=Safety.CREATE,
-                                unsure_note="The model may or may not have been created: get it before retrying.")
+        data = await self._json(
+            "POST",
+            "/models",
+            json=body,
+            safety=Safety.CREATE,
+            unsure_note="The model may or may not have been created: get it before retrying.",
+        )
         return Model.model_validate(data)
 
     async def get_model_readme(self, owner: str, name: str) -> str:

@@ -64,7 +64,7 @@ def _safe_name(raw: str, fallback: str) -> str:
     name = UNSAFE_NAME_CHARS.sub("_", raw).lstrip(".-_")
     if len(name) > 120:
         stem, dot, ext = name.rpartition(".")
-        name = (stem[: 110] + dot + ext[:9]) if dot and len(ext) < 10 else name[:120]
+        name = (stem[:110] + dot + ext[:9]) if dot and len(ext) < 10 else name[:120]
     return name or fallback
 
 
@@ -73,7 +73,7 @@ def decode_data_uri(value: str) -> tuple[bytes, str]:
     header = DATA_URI_HEADER.match(value[:512])
     if header is None:
         raise ArchiveError("malformed data: URI")
-    payload = value[header.end():]
+    payload = value[header.end() :]
     mime = (header.group(1) or "text/plain").lower()
     if header.group(3):
         try:
@@ -90,9 +90,17 @@ class OutputArchive:
     header it carries is only sent to `api_host`.
     """
 
-    def __init__(self, output_dir: Path, *, http_client: httpx2.AsyncClient, api_host: str,
-                 allow_loopback: bool = False, max_bytes: int = 500 * 2**20, max_redirects: int = 5,
-                 concurrency: int = 8) -> None:
+    def __init__(
+        self,
+        output_dir: Path,
+        *,
+        http_client: httpx2.AsyncClient,
+        api_host: str,
+        allow_loopback: bool = False,
+        max_bytes: int = 500 * 2**20,
+        max_redirects: int = 5,
+        concurrency: int = 8,
+    ) -> None:
         self.output_dir = Path(output_dir)
         self.http = http_client
         self.policy = URLPolicy(api_host, allow_loopback=allow_loopback)
@@ -132,9 +140,13 @@ class OutputArchive:
         # the same URL twice in one output is one file
         firsts = [first_index[_source_key(value)] for value in values]
         files = [job.files[f].model_copy(update={"index": i}) for i, f in enumerate(firsts) if f in job.files]
-        failures = [job.failures[f].model_copy(update={"index": i}) for i, f in enumerate(firsts) if f in job.failures]
+        failures = [
+            job.failures[f].model_copy(update={"index": i}) for i, f in enumerate(firsts) if f in job.failures
+        ]
         for failure in failures:
-            logger.warning("prediction %s: output %d not archived: %s", prediction_id, failure.index, failure.reason)
+            logger.warning(
+                "prediction %s: output %d not archived: %s", prediction_id, failure.index, failure.reason
+            )
         return ArchiveResult(files, failures)
 
 
@@ -158,8 +170,17 @@ class _Job:
         try:
             async with self.a._limiter:
                 self.files[index] = await self._archive_one(index, value, shown)
-        except (ArchiveError, DownloadRefusedError, httpx2.HTTPError, httpx2.InvalidURL, OSError, ValueError) as exc:
-            self.failures[index] = ArchiveFailure(index=index, url=shown, reason=str(exc) or type(exc).__name__)
+        except (
+            ArchiveError,
+            DownloadRefusedError,
+            httpx2.HTTPError,
+            httpx2.InvalidURL,
+            OSError,
+            ValueError,
+        ) as exc:
+            self.failures[index] = ArchiveFailure(
+                index=index, url=shown, reason=str(exc) or type(exc).__name__
+            )
 
     async def _archive_one(self, index: int, value: str, shown: str) -> ArchivedFile:
         key = _source_key(value)
@@ -167,21 +188,31 @@ class _Job:
         if known is not None:
             return ArchivedFile(index=index, url=shown, **known)
         previous_name = self.manifest.get(key, {}).get("name")
-        if previous_name:  # archived before but the copy is gone or changed: download again under the same name
+        if (
+            previous_name
+        ):  # archived before but the copy is gone or changed: download again under the same name
             self.taken.discard(previous_name)
         if is_data_uri(value):
             content, mime = decode_data_uri(value)
             if len(content) > self.a.max_bytes:
-                raise ArchiveError(f"data: URI holds {len(content)} bytes, more than the {self.a.max_bytes} byte limit")
-            name = self._reserve(previous_name or f"output_{index}{mimetypes.guess_extension(mime) or '.bin'}")
+                raise ArchiveError(
+                    f"data: URI holds {len(content)} bytes, more than the {self.a.max_bytes} byte limit"
+                )
+            name = self._reserve(
+                previous_name or f"output_{index}{mimetypes.guess_extension(mime) or '.bin'}"
+            )
             tmp = self._temp(name)
             try:
                 tmp.write_bytes(content)
                 os.replace(tmp, self.folder / name)
             finally:
                 tmp.unlink(missing_ok=True)
-            entry: dict[str, Any] = dict(path=str(self.folder / name), mime_type=mime, size=len(content),
-                                         sha256=hashlib.sha256(content).hexdigest())
+            entry: dict[str, Any] = dict(
+                path=str(self.folder / name),
+                mime_type=mime,
+                size=len(content),
+                sha256=hashlib.sha256(content).hexdigest(),
+            )
         else:
             url_name = unquote(urlsplit(value).path.rsplit("/", 1)[-1])
             name = self._reserve(previous_name or _safe_name(url_name, f"output_{index}"))
@@ -215,8 +246,11 @@ class _Job:
         return Path(tmp)
 
     def _remember(self, key: str, url: str, entry: dict[str, Any]) -> None:
-        self.manifest[key] = {"name": Path(entry["path"]).name, "url": url if key == url else key,
-                              **{k: entry[k] for k in ("mime_type", "size", "sha256")}}
+        self.manifest[key] = {
+            "name": Path(entry["path"]).name,
+            "url": url if key == url else key,
+            **{k: entry[k] for k in ("mime_type", "size", "sha256")},
+        }
         tmp = self._temp(MANIFEST)
         tmp.write_text(json.dumps(self.manifest, indent=1))
         os.replace(tmp, self.manifest_path)
@@ -234,11 +268,17 @@ class _Job:
                 if response.is_redirect:
                     target = urljoin(current, response.headers.get("location", ""))
                     if host_of(target) != host_of(current):
-                        raise DownloadRefusedError(f"redirect from {host_of(current)!r} to another host ({target[:200]}) refused")
+                        raise DownloadRefusedError(
+                            f"redirect from {host_of(current)!r} to another host ({target[:200]}) refused"
+                        )
                     current = target
                     continue
                 if response.status_code != 200:
-                    reason = "gone (data removed?)" if response.status_code in (404, 410) else response.reason_phrase
+                    reason = (
+                        "gone (data removed?)"
+                        if response.status_code in (404, 410)
+                        else response.reason_phrase
+                    )
                     raise ArchiveError(f"HTTP {response.status_code} {reason} for {current[:200]}")
                 return await self._save_stream(response, name)
             finally:

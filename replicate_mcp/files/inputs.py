@@ -29,9 +29,9 @@ from .records import ArchivedFile, UploadedFile
 if TYPE_CHECKING:
     from replicate_mcp.api import ReplicateClient
 
-FILE_LIFETIME = 24 * 3600.0      # the Files API deletes uploads 24 hours after upload
-REUSE_MARGIN = 3600.0            # reuse an upload only while it has at least this long left to live
-MAX_UPLOAD_BYTES = 100 * 2**20   # the Files API's limit
+FILE_LIFETIME = 24 * 3600.0  # the Files API deletes uploads 24 hours after upload
+REUSE_MARGIN = 3600.0  # reuse an upload only while it has at least this long left to live
+MAX_UPLOAD_BYTES = 100 * 2**20  # the Files API's limit
 UPLOAD_METADATA = {"uploaded_by": "replicate-mcp"}  # marks this server's uploads in the Files API's list
 OUTPUT_URI = re.compile(r"^replicate://predictions/([a-z0-9]+)/files/(\d+)$")
 
@@ -78,7 +78,9 @@ class _UploadCache:
         self._lock = threading.Lock()
         if db_path is not None:
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(db_path or ":memory:", check_same_thread=False, isolation_level=None, timeout=10)
+        self._db = sqlite3.connect(
+            db_path or ":memory:", check_same_thread=False, isolation_level=None, timeout=10
+        )
         with self._lock:
             if db_path is not None:
                 self._db.execute("PRAGMA journal_mode=WAL")
@@ -86,14 +88,18 @@ class _UploadCache:
 
     def get(self, sha256: str, alive_until: float) -> tuple[str, str, float] | None:
         with self._lock:
-            row = self._db.execute("SELECT file_id, url, expires_at FROM uploads WHERE sha256=? AND expires_at > ?",
-                                   (sha256, alive_until)).fetchone()
+            row = self._db.execute(
+                "SELECT file_id, url, expires_at FROM uploads WHERE sha256=? AND expires_at > ?",
+                (sha256, alive_until),
+            ).fetchone()
         return tuple(row) if row else None
 
     def put(self, key: str, file: UploadedFile, expires_at: float) -> None:
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO uploads VALUES (?,?,?,?,?,?,?)",
-                             (key, file.id, file.url, file.name, file.size, file.mime_type, expires_at))
+            self._db.execute(
+                "INSERT OR REPLACE INTO uploads VALUES (?,?,?,?,?,?,?)",
+                (key, file.id, file.url, file.name, file.size, file.mime_type, expires_at),
+            )
             self._db.execute("DELETE FROM uploads WHERE expires_at < ?", (time.time(),))
 
     def forget(self, file_id: str) -> None:
@@ -115,9 +121,16 @@ class SavedFiles(Protocol):
 class InputFiles:
     """Resolves file inputs: URLs and data: URIs pass through; allowed local files are inlined or uploaded."""
 
-    def __init__(self, client: ReplicateClient, policy: PathPolicy, *, cache_db: Path | None = None,
-                 inline_limit: int = 256 * 1024, ledger: SavedFiles | None = None,
-                 cache: UploadCache | None = None) -> None:
+    def __init__(
+        self,
+        client: ReplicateClient,
+        policy: PathPolicy,
+        *,
+        cache_db: Path | None = None,
+        inline_limit: int = 256 * 1024,
+        ledger: SavedFiles | None = None,
+        cache: UploadCache | None = None,
+    ) -> None:
         self.client = client
         self.ledger = ledger  # the saved outputs an input may name (chains)
         self.policy = policy
@@ -126,7 +139,9 @@ class InputFiles:
         self._locks: dict[str, anyio.Lock] = {}
         self.tenant = "local"
 
-    def for_tenant(self, tenant: str, client: ReplicateClient, ledger: SavedFiles | None = None) -> InputFiles:
+    def for_tenant(
+        self, tenant: str, client: ReplicateClient, ledger: SavedFiles | None = None
+    ) -> InputFiles:
         """The same folders and cache, uploading with the tenant's client; a tenant reuses only its own uploads
         and chains only its own saved outputs (`ledger`: the tenant's view)."""
         view = copy.copy(self)
@@ -145,7 +160,9 @@ class InputFiles:
         """Call after deleting a file through the Files API, so that it is not offered for reuse."""
         self._cache.forget(file_id)
 
-    async def resolve(self, input: dict[str, Any], file_fields: Iterable[str]) -> tuple[dict[str, Any], list[str]]:
+    async def resolve(
+        self, input: dict[str, Any], file_fields: Iterable[str]
+    ) -> tuple[dict[str, Any], list[str]]:
         """A copy of `input` with local paths replaced, and one note per local file ("image: uploaded x.png ...")."""
         resolved = dict(input)
         notes: list[str] = []
@@ -170,8 +187,10 @@ class InputFiles:
         with self.policy.open(raw) as local:
             content = local.read(MAX_UPLOAD_BYTES + 1) if local.size <= MAX_UPLOAD_BYTES else None
         if content is None or len(content) > MAX_UPLOAD_BYTES:
-            raise FileAccessError(f"{raw!r} is {human_size(max(local.size, MAX_UPLOAD_BYTES + 1))}: the "
-                                  "Files API takes at most 100 MB; pass an https URL to the file instead")
+            raise FileAccessError(
+                f"{raw!r} is {human_size(max(local.size, MAX_UPLOAD_BYTES + 1))}: the "
+                "Files API takes at most 100 MB; pass an https URL to the file instead"
+            )
         return local.path, content
 
     async def _resolve_one(self, field: str, value: str, notes: list[str]) -> str:
@@ -209,8 +228,10 @@ class InputFiles:
         """The saved output `value` names (its URI, or its path in the output folder), or None if it names none."""
         match = OUTPUT_URI.match(value.strip())
         if match is None and value.strip().startswith("replicate://"):
-            raise FileAccessError(f"input {field!r}: {value[:120]!r} is not an output file's URI; use "
-                                  "replicate://predictions/<id>/files/<n> as get_prediction lists them")
+            raise FileAccessError(
+                f"input {field!r}: {value[:120]!r} is not an output file's URI; use "
+                "replicate://predictions/<id>/files/<n> as get_prediction lists them"
+            )
         if match is None:
             output_dir = self.policy.output_dir
             if output_dir is None:
@@ -233,8 +254,10 @@ class InputFiles:
         if saved is None:
             if match is None:
                 return None  # a file someone put in the output folder: an ordinary local file
-            raise FileAccessError(f"input {field!r}: prediction {prediction_id} has no saved file {match.group(2)}; "
-                                  "get_prediction lists its files")
+            raise FileAccessError(
+                f"input {field!r}: prediction {prediction_id} has no saved file {match.group(2)}; "
+                "get_prediction lists its files"
+            )
         return prediction_id, saved
 
     async def _saved_output(self, field: str, value: str, notes: list[str]) -> str | None:
@@ -247,15 +270,19 @@ class InputFiles:
         try:  # with this caller's token: an output of another account's prediction is refused
             prediction = await self.client.get_prediction(prediction_id)
         except NotFoundError:
-            raise FileAccessError(f"input {field!r}: prediction {prediction_id} is not on this account") from None
+            raise FileAccessError(
+                f"input {field!r}: prediction {prediction_id} is not on this account"
+            ) from None
         name = f"{prediction_id} file {saved.index}"
         if saved.url.startswith(("http://", "https://")) and not prediction.data_removed:
             notes.append(f"{field}: the output of {name}, sent by its original URL")
             return saved.url
         path, content = await anyio.to_thread.run_sync(self._read, saved.path)
         uploaded = await self._upload(path, content, saved.path)
-        notes.append(f"{field}: the output of {name} is no longer served by Replicate; uploaded the saved copy "
-                     f"-> {uploaded.url}")
+        notes.append(
+            f"{field}: the output of {name} is no longer served by Replicate; uploaded the saved copy "
+            f"-> {uploaded.url}"
+        )
         return uploaded.url
 
     async def _upload(self, path: Path, content: bytes, shown: str) -> UploadedFile:
@@ -266,16 +293,33 @@ class InputFiles:
             cached = self._cache.get(key, time.time() + REUSE_MARGIN)
             if cached is not None:
                 file_id, url, expires = cached
-                return UploadedFile(url=url, id=file_id, name=path.name, size=len(content), sha256=sha256,
-                                    mime_type=mime, reused=True, expires_at=_iso(expires))
-            created = await self.client.create_file(content, filename=path.name, content_type=mime,
-                                                    metadata=UPLOAD_METADATA)
+                return UploadedFile(
+                    url=url,
+                    id=file_id,
+                    name=path.name,
+                    size=len(content),
+                    sha256=sha256,
+                    mime_type=mime,
+                    reused=True,
+                    expires_at=_iso(expires),
+                )
+            created = await self.client.create_file(
+                content, filename=path.name, content_type=mime, metadata=UPLOAD_METADATA
+            )
             url = (created.urls or {}).get("get") or ""
             if not url:
                 raise FileAccessError(f"upload of {shown!r} succeeded but the API gave no urls.get for it")
             expires = _epoch(getattr(created, "expires_at", None)) or time.time() + FILE_LIFETIME
-            uploaded = UploadedFile(url=url, id=created.id, name=path.name, size=len(content), sha256=sha256,
-                                    mime_type=mime, reused=False, expires_at=_iso(expires))
+            uploaded = UploadedFile(
+                url=url,
+                id=created.id,
+                name=path.name,
+                size=len(content),
+                sha256=sha256,
+                mime_type=mime,
+                reused=False,
+                expires_at=_iso(expires),
+            )
             self._cache.put(key, uploaded, expires)
             return uploaded
 

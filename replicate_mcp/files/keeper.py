@@ -23,7 +23,9 @@ class OutputKeeper:
     """`objects`: an object store shared by replicas; each file is also put there, under
     `<tenant>/<prediction id>/<name>`, and the ledger records that address beside the local path."""
 
-    def __init__(self, ledger: LedgerStore, archive: OutputArchive | None, *, objects: ObjectArchive | None = None) -> None:
+    def __init__(
+        self, ledger: LedgerStore, archive: OutputArchive | None, *, objects: ObjectArchive | None = None
+    ) -> None:
         self.ledger = ledger
         self.archive = archive
         self.objects = objects
@@ -39,9 +41,14 @@ class OutputKeeper:
         if files and self.objects is not None:
             entry = self.ledger.get(prediction.id)
             folder = f"{entry.tenant if entry is not None else 'local'}/{prediction.id}"
-            files = [f.model_copy(update={"stored": await self.objects.put_file(Path(f.path), f"{folder}/"
-                                                                                 f"{Path(f.path).name}")})
-                     for f in files]
+            files = [
+                f.model_copy(
+                    update={
+                        "stored": await self.objects.put_file(Path(f.path), f"{folder}/{Path(f.path).name}")
+                    }
+                )
+                for f in files
+            ]
         if files:
             self.ledger.add_files(prediction.id, files)
         for f in files:

@@ -31,11 +31,14 @@ ADDED_COLUMNS = {
     "intent": "TEXT",
     "origin": "TEXT NOT NULL DEFAULT 'created'",
     "kind": "TEXT NOT NULL DEFAULT 'prediction'",  # or "training": followed the same way
-    "deadline": "TEXT",                           # trainings: when the server cancels it (no Cancel-After)
-    "tenant": "TEXT NOT NULL DEFAULT 'local'",    # whose it is, when the server serves several people
+    "deadline": "TEXT",  # trainings: when the server cancels it (no Cancel-After)
+    "tenant": "TEXT NOT NULL DEFAULT 'local'",  # whose it is, when the server serves several people
 }
 ADDED_FILE_COLUMNS = {"stored": "TEXT"}
-ADDED_INTENT_COLUMNS = {"kind": "TEXT NOT NULL DEFAULT 'prediction'", "tenant": "TEXT NOT NULL DEFAULT 'local'"}
+ADDED_INTENT_COLUMNS = {
+    "kind": "TEXT NOT NULL DEFAULT 'prediction'",
+    "tenant": "TEXT NOT NULL DEFAULT 'local'",
+}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS predictions (
@@ -96,13 +99,13 @@ class LedgerEntry(BaseModel):
     completed_at: str | None = None
     updated_at: str
     error: str | None = None
-    output: Any = None          # last output seen, data: URIs abbreviated (the files themselves are archived)
-    file_outputs: int = 0       # how many file URLs / data URIs that output held
+    output: Any = None  # last output seen, data: URIs abbreviated (the files themselves are archived)
+    file_outputs: int = 0  # how many file URLs / data URIs that output held
     data_removed: bool = False
     keep_running: bool = True
     output_kind: str = ""
-    origin: str = "created"     # created by this server, or "observed": another's that an agent asked about
-    kind: str = "prediction"    # or "training"
+    origin: str = "created"  # created by this server, or "observed": another's that an agent asked about
+    kind: str = "prediction"  # or "training"
     deadline: str | None = None
     tenant: str = "local"
     files: list[ArchivedFile] = []
@@ -153,9 +156,21 @@ class LedgerStore(Protocol):
     """What the server asks of a ledger: the SQLite `Ledger` and the Redis `RedisLedger` are each one
     (tests/files/test_ledger_contract.py runs the same tests on both)."""
 
-    def record(self, prediction: Any, *, model: str, input: Mapping[str, Any], secret_fields: Iterable[str] = ...,
-               keep_running: bool = ..., output_kind: str = ..., intent: str | None = ..., origin: str = ...,
-               kind: str = ..., deadline: str | None = ..., tenant: str = ...) -> bool: ...
+    def record(
+        self,
+        prediction: Any,
+        *,
+        model: str,
+        input: Mapping[str, Any],
+        secret_fields: Iterable[str] = ...,
+        keep_running: bool = ...,
+        output_kind: str = ...,
+        intent: str | None = ...,
+        origin: str = ...,
+        kind: str = ...,
+        deadline: str | None = ...,
+        tenant: str = ...,
+    ) -> bool: ...
     def update(self, prediction: Any) -> bool: ...
     def keep(self, prediction_id: str) -> None: ...
     def set_deadline(self, job_id: str, deadline: str) -> None: ...
@@ -166,9 +181,20 @@ class LedgerStore(Protocol):
     def claimed(self, prediction_ids: Iterable[str]) -> set[str]: ...
     def files(self, prediction_id: str) -> list[ArchivedFile]: ...
     def add_files(self, prediction_id: str, files: Iterable[ArchivedFile]) -> None: ...
-    def open_intent(self, *, target: Mapping[str, str], model: str, input_hash: str, input: Mapping[str, Any],
-                    secret_fields: Iterable[str] = ..., call: str | None = ..., keep_running: bool = ...,
-                    output_kind: str = ..., kind: str = ..., tenant: str = ...) -> Intent: ...
+    def open_intent(
+        self,
+        *,
+        target: Mapping[str, str],
+        model: str,
+        input_hash: str,
+        input: Mapping[str, Any],
+        secret_fields: Iterable[str] = ...,
+        call: str | None = ...,
+        keep_running: bool = ...,
+        output_kind: str = ...,
+        kind: str = ...,
+        tenant: str = ...,
+    ) -> Intent: ...
     def complete_intent(self, intent: Intent, prediction: Any, *, deadline: str | None = ...) -> None: ...
     def settle_intent(self, key: str, state: str, error: str | None = ...) -> None: ...
     def created_by(self, key: str) -> str | None: ...
@@ -180,7 +206,9 @@ class LedgerStore(Protocol):
     def get_secret(self, name: str) -> str | None: ...
     def close(self) -> None: ...
     # last: below it, `list` in this class body names the method
-    def list(self, limit: int = ..., before: str | None = ..., *, tenant: str | None = ...) -> list[LedgerEntry]: ...
+    def list(
+        self, limit: int = ..., before: str | None = ..., *, tenant: str | None = ...
+    ) -> list[LedgerEntry]: ...
 
 
 class Ledger:
@@ -222,10 +250,21 @@ class Ledger:
         with self._lock:
             return self._db.execute(sql, tuple(params)).fetchall()
 
-    def record(self, prediction: Any, *, model: str, input: Mapping[str, Any], secret_fields: Iterable[str] = (),
-               keep_running: bool = True, output_kind: str = "", intent: str | None = None,
-               origin: str = "created", kind: str = "prediction", deadline: str | None = None,
-               tenant: str = "local") -> bool:
+    def record(
+        self,
+        prediction: Any,
+        *,
+        model: str,
+        input: Mapping[str, Any],
+        secret_fields: Iterable[str] = (),
+        keep_running: bool = True,
+        output_kind: str = "",
+        intent: str | None = None,
+        origin: str = "created",
+        kind: str = "prediction",
+        deadline: str | None = None,
+        tenant: str = "local",
+    ) -> bool:
         """Remember a prediction (or training). Pass the input as the agent gave it; secrets are masked.
 
         False if known before."""
@@ -233,9 +272,21 @@ class Ledger:
         rows = self._run(
             "INSERT OR IGNORE INTO predictions (id, model, version, input, status, updated_at, keep_running,"
             " output_kind, intent, origin, kind, deadline, tenant) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
-            (_field(prediction, "id"), model, _field(prediction, "version"), json.dumps(stored_input),
-             _field(prediction, "status") or "starting", _now(), int(keep_running), output_kind, intent, origin,
-             kind, deadline, tenant),
+            (
+                _field(prediction, "id"),
+                model,
+                _field(prediction, "version"),
+                json.dumps(stored_input),
+                _field(prediction, "status") or "starting",
+                _now(),
+                int(keep_running),
+                output_kind,
+                intent,
+                origin,
+                kind,
+                deadline,
+                tenant,
+            ),
         )
         self.update(prediction)
         return bool(rows)
@@ -272,20 +323,55 @@ class Ledger:
 
     # --- intents -----------------------------------------------------------------------------------------
 
-    def open_intent(self, *, target: Mapping[str, str], model: str, input_hash: str, input: Mapping[str, Any],
-                    secret_fields: Iterable[str] = (), call: str | None = None, keep_running: bool = False,
-                    output_kind: str = "", kind: str = "prediction", tenant: str = "local") -> Intent:
+    def open_intent(
+        self,
+        *,
+        target: Mapping[str, str],
+        model: str,
+        input_hash: str,
+        input: Mapping[str, Any],
+        secret_fields: Iterable[str] = (),
+        call: str | None = None,
+        keep_running: bool = False,
+        output_kind: str = "",
+        kind: str = "prediction",
+        tenant: str = "local",
+    ) -> Intent:
         """Write down a create before it is sent (committed before this returns)."""
         now = _now()
-        intent = Intent(key=uuid.uuid4().hex, created_at=now, target=dict(target), model=model, input_hash=input_hash,
-                        input=abbreviate_data_uris(mask_secrets(input, secret_fields)), call=call,
-                        keep_running=keep_running, output_kind=output_kind, kind=kind, state="sending",
-                        updated_at=now, tenant=tenant)
+        intent = Intent(
+            key=uuid.uuid4().hex,
+            created_at=now,
+            target=dict(target),
+            model=model,
+            input_hash=input_hash,
+            input=abbreviate_data_uris(mask_secrets(input, secret_fields)),
+            call=call,
+            keep_running=keep_running,
+            output_kind=output_kind,
+            kind=kind,
+            state="sending",
+            updated_at=now,
+            tenant=tenant,
+        )
         self._run(
             "INSERT INTO intents (key, created_at, target, model, input_hash, input, call, keep_running, output_kind,"
             " state, updated_at, kind, tenant) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (intent.key, now, json.dumps(intent.target), model, input_hash, json.dumps(intent.input), call,
-             int(keep_running), output_kind, "sending", now, kind, tenant),
+            (
+                intent.key,
+                now,
+                json.dumps(intent.target),
+                model,
+                input_hash,
+                json.dumps(intent.input),
+                call,
+                int(keep_running),
+                output_kind,
+                "sending",
+                now,
+                kind,
+                tenant,
+            ),
         )
         return intent
 
@@ -294,11 +380,21 @@ class Ledger:
 
         The prediction row comes first and carries the intent's key, so a crash between the two writes leaves an
         intent that `created_by()` resolves on restart."""
-        self.record(prediction, model=intent.model, input=intent.input, keep_running=intent.keep_running,
-                    output_kind=intent.output_kind, intent=intent.key, kind=intent.kind, deadline=deadline,
-                    tenant=intent.tenant)
-        self._run("UPDATE intents SET state='created', prediction_id=?, error=NULL, updated_at=? WHERE key=?",
-                  (_field(prediction, "id"), _now(), intent.key))
+        self.record(
+            prediction,
+            model=intent.model,
+            input=intent.input,
+            keep_running=intent.keep_running,
+            output_kind=intent.output_kind,
+            intent=intent.key,
+            kind=intent.kind,
+            deadline=deadline,
+            tenant=intent.tenant,
+        )
+        self._run(
+            "UPDATE intents SET state='created', prediction_id=?, error=NULL, updated_at=? WHERE key=?",
+            (_field(prediction, "id"), _now(), intent.key),
+        )
 
     def created_by(self, key: str) -> str | None:
         """The prediction recorded for an intent, if its row was written."""
@@ -307,7 +403,9 @@ class Ledger:
 
     def settle_intent(self, key: str, state: str, error: str | None = None) -> None:
         """not_created (proved), or unknown (could not tell yet: reconciled again later)."""
-        self._run("UPDATE intents SET state=?, error=?, updated_at=? WHERE key=?", (state, error, _now(), key))
+        self._run(
+            "UPDATE intents SET state=?, error=?, updated_at=? WHERE key=?", (state, error, _now(), key)
+        )
 
     def intent(self, key: str) -> Intent | None:
         rows = self._run("SELECT * FROM intents WHERE key=?", (key,))
@@ -338,13 +436,22 @@ class Ledger:
             " output=CASE WHEN ? THEN output ELSE ? END,"
             " file_outputs=CASE WHEN ? THEN file_outputs ELSE ? END"
             " WHERE id=? RETURNING id",
-            (_field(prediction, "status"), _field(prediction, "version"), _text(_field(prediction, "created_at")),
-             _text(_field(prediction, "started_at")), _text(_field(prediction, "completed_at")), _now(),
-             _text(_field(prediction, "error")), int(data_removed),
-             # after data removal the API answers output=null: keep what was seen before
-             data_removed and output is None, json.dumps(abbreviate_data_uris(output)),
-             data_removed and output is None, count_file_outputs(output),
-             _field(prediction, "id")),
+            (
+                _field(prediction, "status"),
+                _field(prediction, "version"),
+                _text(_field(prediction, "created_at")),
+                _text(_field(prediction, "started_at")),
+                _text(_field(prediction, "completed_at")),
+                _now(),
+                _text(_field(prediction, "error")),
+                int(data_removed),
+                # after data removal the API answers output=null: keep what was seen before
+                data_removed and output is None,
+                json.dumps(abbreviate_data_uris(output)),
+                data_removed and output is None,
+                count_file_outputs(output),
+                _field(prediction, "id"),
+            ),
         )
         return bool(rows)
 
@@ -353,14 +460,24 @@ class Ledger:
             self._db.executemany(
                 "INSERT OR REPLACE INTO archived_files (prediction_id, idx, url, path, mime_type, size, sha256,"
                 " stored) VALUES (?,?,?,?,?,?,?,?)",
-                [(prediction_id, f.index, f.url, f.path, f.mime_type, f.size, f.sha256, f.stored) for f in files],
+                [
+                    (prediction_id, f.index, f.url, f.path, f.mime_type, f.size, f.sha256, f.stored)
+                    for f in files
+                ],
             )
 
     def files(self, prediction_id: str) -> list[ArchivedFile]:
         rows = self._run("SELECT * FROM archived_files WHERE prediction_id=? ORDER BY idx", (prediction_id,))
         return [
-            ArchivedFile(index=r["idx"], url=r["url"], path=r["path"], mime_type=r["mime_type"], size=r["size"],
-                         sha256=r["sha256"], stored=r["stored"])
+            ArchivedFile(
+                index=r["idx"],
+                url=r["url"],
+                path=r["path"],
+                mime_type=r["mime_type"],
+                size=r["size"],
+                sha256=r["sha256"],
+                stored=r["stored"],
+            )
             for r in rows
         ]
 
@@ -368,7 +485,9 @@ class Ledger:
         rows = self._run("SELECT * FROM predictions WHERE id=?", (prediction_id,))
         return self._entry(rows[0]) if rows else None
 
-    def list(self, limit: int = 20, before: str | None = None, *, tenant: str | None = None) -> list[LedgerEntry]:
+    def list(
+        self, limit: int = 20, before: str | None = None, *, tenant: str | None = None
+    ) -> list[LedgerEntry]:
         """Newest first. `before` is a prediction id: entries recorded before it (for paging); `tenant` filters."""
         where, params = "1", []
         if before is not None:
@@ -377,20 +496,27 @@ class Ledger:
         if tenant is not None:
             where += " AND tenant=?"
             params.append(tenant)
-        rows = self._run(f"SELECT * FROM predictions WHERE {where} ORDER BY seq DESC LIMIT ?", (*params, limit))
+        rows = self._run(
+            f"SELECT * FROM predictions WHERE {where} ORDER BY seq DESC LIMIT ?", (*params, limit)
+        )
         return [self._entry(r) for r in rows]
 
     def running(self, tenant: str) -> int:
         """How many of the tenant's predictions and trainings have not ended."""
         marks = ",".join("?" * len(TERMINAL_STATUSES))
-        rows = self._run(f"SELECT count(*) AS n FROM predictions WHERE tenant=? AND origin='created'"
-                         f" AND status NOT IN ({marks})", (tenant, *TERMINAL_STATUSES))
+        rows = self._run(
+            f"SELECT count(*) AS n FROM predictions WHERE tenant=? AND origin='created'"
+            f" AND status NOT IN ({marks})",
+            (tenant, *TERMINAL_STATUSES),
+        )
         return rows[0]["n"]
 
     def pending(self) -> builtins.list[str]:
         """Ids of predictions not yet in a terminal state (to refresh after a restart), oldest first."""
         marks = ",".join("?" * len(TERMINAL_STATUSES))
-        rows = self._run(f"SELECT id FROM predictions WHERE status NOT IN ({marks}) ORDER BY seq", TERMINAL_STATUSES)
+        rows = self._run(
+            f"SELECT id FROM predictions WHERE status NOT IN ({marks}) ORDER BY seq", TERMINAL_STATUSES
+        )
         return [r["id"] for r in rows]
 
     def unarchived(self) -> builtins.list[str]:
@@ -403,21 +529,44 @@ class Ledger:
 
     def _entry(self, row: sqlite3.Row) -> LedgerEntry:
         return LedgerEntry(
-            id=row["id"], model=row["model"], version=row["version"], input=json.loads(row["input"]),
-            status=row["status"], created_at=row["created_at"], started_at=row["started_at"],
-            completed_at=row["completed_at"], updated_at=row["updated_at"], error=row["error"],
+            id=row["id"],
+            model=row["model"],
+            version=row["version"],
+            input=json.loads(row["input"]),
+            status=row["status"],
+            created_at=row["created_at"],
+            started_at=row["started_at"],
+            completed_at=row["completed_at"],
+            updated_at=row["updated_at"],
+            error=row["error"],
             output=json.loads(row["output"]) if row["output"] is not None else None,
-            file_outputs=row["file_outputs"], data_removed=bool(row["data_removed"]),
-            keep_running=bool(row["keep_running"]), output_kind=row["output_kind"], origin=row["origin"],
-            kind=row["kind"], deadline=row["deadline"], tenant=row["tenant"], files=self.files(row["id"]),
+            file_outputs=row["file_outputs"],
+            data_removed=bool(row["data_removed"]),
+            keep_running=bool(row["keep_running"]),
+            output_kind=row["output_kind"],
+            origin=row["origin"],
+            kind=row["kind"],
+            deadline=row["deadline"],
+            tenant=row["tenant"],
+            files=self.files(row["id"]),
         )
 
 
 def _intent(row: sqlite3.Row) -> Intent:
     return Intent(
-        key=row["key"], created_at=row["created_at"], target=json.loads(row["target"]), model=row["model"],
-        input_hash=row["input_hash"], input=json.loads(row["input"]), call=row["call"],
-        keep_running=bool(row["keep_running"]), output_kind=row["output_kind"], kind=row["kind"], tenant=row["tenant"],
+        key=row["key"],
+        created_at=row["created_at"],
+        target=json.loads(row["target"]),
+        model=row["model"],
+        input_hash=row["input_hash"],
+        input=json.loads(row["input"]),
+        call=row["call"],
+        keep_running=bool(row["keep_running"]),
+        output_kind=row["output_kind"],
+        kind=row["kind"],
+        tenant=row["tenant"],
         state=row["state"],
-        prediction_id=row["prediction_id"], error=row["error"], updated_at=row["updated_at"],
+        prediction_id=row["prediction_id"],
+        error=row["error"],
+        updated_at=row["updated_at"],
     )

@@ -46,9 +46,23 @@ def _networks(*cidrs: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Networ
 PRIVATE = _networks("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
 LINK_LOCAL = _networks("169.254.0.0/16", "fe80::/10")
 RESERVED = _networks(
-    "0.0.0.0/8", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "198.18.0.0/15", "198.51.100.0/24",
-    "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
-    "::/96", "64:ff9b:1::/48", "100::/63", "2001::/23", "2001:db8::/32", "3fff::/20", "5f00::/16", "fec0::/10",
+    "0.0.0.0/8",
+    "192.0.0.0/24",
+    "192.0.2.0/24",
+    "192.88.99.0/24",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "224.0.0.0/4",
+    "240.0.0.0/4",
+    "::/96",
+    "64:ff9b:1::/48",
+    "100::/63",
+    "2001::/23",
+    "2001:db8::/32",
+    "3fff::/20",
+    "5f00::/16",
+    "fec0::/10",
     "ff00::/8",
 )
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -73,7 +87,9 @@ def address_problem(address: str, *, allow_loopback: bool) -> str | None:
     if ip.is_loopback:
         return None if allow_loopback else f"loopback address {ip}"
     inner = embedded_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else None
-    if inner is not None:  # reached through a translator: the IPv4 address decides, with no loopback allowance
+    if (
+        inner is not None
+    ):  # reached through a translator: the IPv4 address decides, with no loopback allowance
         problem = address_problem(str(inner), allow_loopback=False)
         return f"{problem} (inside {ip})" if problem else None
     if any(ip in net for net in PRIVATE):
@@ -93,8 +109,13 @@ async def _resolve(host: str, port: int) -> list[str]:
 class URLPolicy:
     """https from replicate.delivery (and subdomains) and the API host; http(s) loopback only if allowed."""
 
-    def __init__(self, api_host: str, *, allow_loopback: bool = False,
-                 resolver: Callable[[str, int], Awaitable[list[str]]] = _resolve) -> None:
+    def __init__(
+        self,
+        api_host: str,
+        *,
+        allow_loopback: bool = False,
+        resolver: Callable[[str, int], Awaitable[list[str]]] = _resolve,
+    ) -> None:
         self.api_host = host_of(api_host)
         self.allow_loopback = allow_loopback
         self._resolve = resolver
@@ -113,7 +134,9 @@ class URLPolicy:
         if not self.host_allowed(host):
             raise DownloadRefusedError(f"host {host!r} is not on the download allow-list ({self.describe()})")
         if scheme == "http" and not (self.allow_loopback and is_loopback_host(host)):
-            raise DownloadRefusedError(f"plain http is refused for {host!r}: outputs are only downloaded over https")
+            raise DownloadRefusedError(
+                f"plain http is refused for {host!r}: outputs are only downloaded over https"
+            )
         return host
 
     async def check(self, url: str) -> str:

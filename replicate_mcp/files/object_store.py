@@ -29,7 +29,7 @@ class ObjectArchive:
     def key_of(self, address: str) -> str | None:
         """The key inside this store of an `s3://` address it made, or None for anything else."""
         prefix = self.url + "/"
-        return address[len(prefix):] if address.startswith(prefix) else None
+        return address[len(prefix) :] if address.startswith(prefix) else None
 
     async def put_file(self, path: Path, key: str) -> str:
         await obstore.put_async(self.store, key, path.read_bytes())

@@ -42,7 +42,9 @@ def local_path_from(raw: str) -> Path:
         raise FileAccessError(f"{raw[:200]!r}: only http(s) URLs, data: URIs and local paths are accepted")
     path = Path(os.path.expanduser(text))
     if not path.is_absolute():
-        raise FileAccessError(f"{raw!r} is a relative path: give an absolute path (or a ~/ path, or an http(s) URL)")
+        raise FileAccessError(
+            f"{raw!r} is a relative path: give an absolute path (or a ~/ path, or an http(s) URL)"
+        )
     return path
 
 
@@ -88,7 +90,9 @@ class PathPolicy:
         resolved = self.check(raw)
         root = _deepest_root(resolved, self.roots())
         if root is None:  # check() made sure there is one; the roots changed in between
-            raise FileAccessError(f"reading local file {raw!r} is not allowed: its folder is no longer allowed")
+            raise FileAccessError(
+                f"reading local file {raw!r} is not allowed: its folder is no longer allowed"
+            )
         try:
             fd = _open_beneath(root, resolved.relative_to(root))
         except OSError as exc:
@@ -191,8 +195,10 @@ def _open_beneath(root: Path, relative: Path) -> int:
 
 def _open_failure(raw: str, exc: OSError) -> str:
     if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
-        return (f"reading local file {raw!r} is not allowed: it changed while being opened (a symbolic link "
-                "appeared in its path); give the path of the file itself")
+        return (
+            f"reading local file {raw!r} is not allowed: it changed while being opened (a symbolic link "
+            "appeared in its path); give the path of the file itself"
+        )
     if exc.errno == errno.ENOENT:
         return f"file not found: {raw!r} (it was removed while being opened)"
     if exc.errno in (errno.EACCES, errno.EPERM):

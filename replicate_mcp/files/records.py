@@ -13,9 +13,9 @@ DATA_URI_HEADER = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?((?:;[\w.+-]+=[^;,]*)*)
 
 
 class ArchivedFile(BaseModel):
-    index: int          # position among the output's files, in output order
-    url: str            # where it came from; a data: URI is shortened to its header ("data:image/png;base64,…")
-    path: str           # absolute path of the local copy
+    index: int  # position among the output's files, in output order
+    url: str  # where it came from; a data: URI is shortened to its header ("data:image/png;base64,…")
+    path: str  # absolute path of the local copy
     mime_type: str
     size: int
     sha256: str
@@ -37,13 +37,13 @@ class ArchiveResult(list[ArchivedFile]):
 
 
 class UploadedFile(BaseModel):
-    url: str            # the file's urls.get: pass it as a model input
+    url: str  # the file's urls.get: pass it as a model input
     id: str
     name: str
     size: int
     sha256: str
     mime_type: str
-    reused: bool        # True when an earlier upload of the same content was still alive and is used again
+    reused: bool  # True when an earlier upload of the same content was still alive and is used again
     expires_at: str | None = None
 
 

@@ -55,8 +55,11 @@ class RedisUploadCache:
 
     def put(self, key: str, file: UploadedFile, expires_at: float) -> None:
         pipe = self.redis.pipeline()
-        pipe.set(f"{self.prefix}upload:{key}", json.dumps({"id": file.id, "url": file.url, "expires_at": expires_at}),
-                 exat=int(expires_at) + 1)
+        pipe.set(
+            f"{self.prefix}upload:{key}",
+            json.dumps({"id": file.id, "url": file.url, "expires_at": expires_at}),
+            exat=int(expires_at) + 1,
+        )
         pipe.set(f"{self.prefix}upload-id:{file.id}", key, exat=int(expires_at) + 1)
         pipe.execute()
 
@@ -87,17 +90,36 @@ class RedisLedger:
 
     # --- predictions ---------------------------------------------------------------------------------------
 
-    def record(self, prediction: Any, *, model: str, input: Mapping[str, Any], secret_fields: Iterable[str] = (),
-               keep_running: bool = True, output_kind: str = "", intent: str | None = None,
-               origin: str = "created", kind: str = "prediction", deadline: str | None = None,
-               tenant: str = "local") -> bool:
+    def record(
+        self,
+        prediction: Any,
+        *,
+        model: str,
+        input: Mapping[str, Any],
+        secret_fields: Iterable[str] = (),
+        keep_running: bool = True,
+        output_kind: str = "",
+        intent: str | None = None,
+        origin: str = "created",
+        kind: str = "prediction",
+        deadline: str | None = None,
+        tenant: str = "local",
+    ) -> bool:
         prediction_id = _field(prediction, "id")
         seq = self.redis.incr(self._k("seq"))
         entry = LedgerEntry(
-            id=prediction_id, model=model, version=_field(prediction, "version"),
+            id=prediction_id,
+            model=model,
+            version=_field(prediction, "version"),
             input=abbreviate_data_uris(mask_secrets(input, secret_fields)),
-            status=_field(prediction, "status") or "starting", updated_at=_now(), keep_running=keep_running,
-            output_kind=output_kind, origin=origin, kind=kind, deadline=deadline, tenant=tenant,
+            status=_field(prediction, "status") or "starting",
+            updated_at=_now(),
+            keep_running=keep_running,
+            output_kind=output_kind,
+            origin=origin,
+            kind=kind,
+            deadline=deadline,
+            tenant=tenant,
         )
         document = {**entry.model_dump(mode="json", exclude={"files"}), "seq": seq, "intent": intent}
         if not self.redis.set(self._k("p", prediction_id), json.dumps(document), nx=True):
@@ -131,8 +153,11 @@ class RedisLedger:
                         pipe.zrem(self._k("pending"), prediction_id)
                     else:
                         pipe.zadd(self._k("pending"), {prediction_id: seq})
-                    if document["status"] == "succeeded" and document["file_outputs"] > 0 \
-                            and not self.redis.exists(self._k("f", prediction_id)):
+                    if (
+                        document["status"] == "succeeded"
+                        and document["file_outputs"] > 0
+                        and not self.redis.exists(self._k("f", prediction_id))
+                    ):
                         pipe.zadd(self._k("unarchived"), {prediction_id: seq})
                     pipe.execute()
                     return document
@@ -163,7 +188,9 @@ class RedisLedger:
         self._change(prediction_id, lambda doc: {**doc, "keep_running": True})
 
     def add_spend(self, key: str, amount: float, cap: float | None) -> tuple[bool, float]:
-        added = self._add_spend(keys=[self._k("spend", key)], args=[repr(amount), "inf" if cap is None else repr(cap)])
+        added = self._add_spend(
+            keys=[self._k("spend", key)], args=[repr(amount), "inf" if cap is None else repr(cap)]
+        )
         return bool(int(added[0])), float(added[1])
 
     def get_spend(self, key: str) -> float:
@@ -193,7 +220,9 @@ class RedisLedger:
         raw = self.redis.get(self._k("p", prediction_id))
         return self._entry(json.loads(raw)) if raw else None
 
-    def list(self, limit: int = 20, before: str | None = None, *, tenant: str | None = None) -> list[LedgerEntry]:
+    def list(
+        self, limit: int = 20, before: str | None = None, *, tenant: str | None = None
+    ) -> list[LedgerEntry]:
         """Newest first; `before` is an id (entries recorded before it); `tenant` keeps only that tenant's."""
         top = "+inf"
         if before is not None:
@@ -203,8 +232,12 @@ class RedisLedger:
             top = f"({int(seq)}"
         found: list[LedgerEntry] = []
         while len(found) < limit:
-            ranked = cast(builtins.list[tuple[str, float]], self.redis.zrevrangebyscore(
-                self._k("order"), top, "-inf", start=0, num=max(limit * 2, 50), withscores=True))
+            ranked = cast(
+                builtins.list[tuple[str, float]],
+                self.redis.zrevrangebyscore(
+                    self._k("order"), top, "-inf", start=0, num=max(limit * 2, 50), withscores=True
+                ),
+            )
             if not ranked:
                 break
             for entry in self._entries([prediction_id for prediction_id, _ in ranked]):
@@ -215,7 +248,9 @@ class RedisLedger:
 
     def running(self, tenant: str) -> int:
         ids = self.pending()
-        return sum(1 for e in self._entries(ids) if e.tenant == tenant and e.origin == "created") if ids else 0
+        return (
+            sum(1 for e in self._entries(ids) if e.tenant == tenant and e.origin == "created") if ids else 0
+        )
 
     def pending(self) -> builtins.list[str]:
         return cast(builtins.list[str], self.redis.zrange(self._k("pending"), 0, -1))
@@ -242,14 +277,36 @@ class RedisLedger:
 
     # --- intents -------------------------------------------------------------------------------------------
 
-    def open_intent(self, *, target: Mapping[str, str], model: str, input_hash: str, input: Mapping[str, Any],
-                    secret_fields: Iterable[str] = (), call: str | None = None, keep_running: bool = False,
-                    output_kind: str = "", kind: str = "prediction", tenant: str = "local") -> Intent:
+    def open_intent(
+        self,
+        *,
+        target: Mapping[str, str],
+        model: str,
+        input_hash: str,
+        input: Mapping[str, Any],
+        secret_fields: Iterable[str] = (),
+        call: str | None = None,
+        keep_running: bool = False,
+        output_kind: str = "",
+        kind: str = "prediction",
+        tenant: str = "local",
+    ) -> Intent:
         now = _now()
-        intent = Intent(key=uuid.uuid4().hex, created_at=now, target=dict(target), model=model, input_hash=input_hash,
-                        input=abbreviate_data_uris(mask_secrets(input, secret_fields)), call=call,
-                        keep_running=keep_running, output_kind=output_kind, kind=kind, state="sending",
-                        updated_at=now, tenant=tenant)
+        intent = Intent(
+            key=uuid.uuid4().hex,
+            created_at=now,
+            target=dict(target),
+            model=model,
+            input_hash=input_hash,
+            input=abbreviate_data_uris(mask_secrets(input, secret_fields)),
+            call=call,
+            keep_running=keep_running,
+            output_kind=output_kind,
+            kind=kind,
+            state="sending",
+            updated_at=now,
+            tenant=tenant,
+        )
         pipe = self.redis.pipeline()
         pipe.set(self._k("i", intent.key), intent.model_dump_json())
         pipe.zadd(self._k("unresolved"), {intent.key: self.redis.incr(self._k("seq"))})
@@ -257,9 +314,17 @@ class RedisLedger:
         return intent
 
     def complete_intent(self, intent: Intent, prediction: Any, *, deadline: str | None = None) -> None:
-        self.record(prediction, model=intent.model, input=intent.input, keep_running=intent.keep_running,
-                    output_kind=intent.output_kind, intent=intent.key, kind=intent.kind, deadline=deadline,
-                    tenant=intent.tenant)
+        self.record(
+            prediction,
+            model=intent.model,
+            input=intent.input,
+            keep_running=intent.keep_running,
+            output_kind=intent.output_kind,
+            intent=intent.key,
+            kind=intent.kind,
+            deadline=deadline,
+            tenant=intent.tenant,
+        )
         self._settle(intent.key, "created", None, prediction_id=_field(prediction, "id"))
 
     def created_by(self, key: str) -> str | None:

@@ -20,7 +20,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Protocol
 
-TOKENS_PER_CHAR = 0.25          # Llama's tokenizer: about 4 characters a token in English
+TOKENS_PER_CHAR = 0.25  # Llama's tokenizer: about 4 characters a token in English
 DEFAULT_MAX_TOKENS = 512
 
 
@@ -28,7 +28,7 @@ DEFAULT_MAX_TOKENS = 512
 class Estimate:
     low: float
     high: float
-    basis: str                  # how it was computed, e.g. "2 images × $0.003"
+    basis: str  # how it was computed, e.g. "2 images × $0.003"
     as_of: str
 
     @property
@@ -69,11 +69,20 @@ class PriceTable:
         if hardware and self.rate(hardware) is not None:
             return f"per second of {hardware} at {usd(self.rate(hardware) or 0)}/s (as of {self.as_of})"
         low, high = (self.rate(s) or 0 for s in self.range)
-        return (f"per second of its hardware ({usd(low)}/s on {self.range[0]} to {usd(high)}/s on {self.range[1]}, "
-                f"as of {self.as_of}); the API does not say which GPU it uses")
+        return (
+            f"per second of its hardware ({usd(low)}/s on {self.range[0]} to {usd(high)}/s on {self.range[1]}, "
+            f"as of {self.as_of}); the API does not say which GPU it uses"
+        )
 
-    def before(self, model: str, *, official: bool, input: dict[str, Any], example_seconds: float | None,
-               hardware: str | None = None) -> Estimate | None:
+    def before(
+        self,
+        model: str,
+        *,
+        official: bool,
+        input: dict[str, Any],
+        example_seconds: float | None,
+        hardware: str | None = None,
+    ) -> Estimate | None:
         """An estimate before the run, or None when nothing is known to estimate from."""
         price = self.official.get(model.lower())
         if price is not None:
@@ -92,11 +101,20 @@ class PriceTable:
         """For an official model whose price the table does not hold: a line saying so, in place of a number."""
         if not official or model.lower() in self.official:
             return None
-        return (f"billed per output at a price this server does not know (no public source for it in its price "
-                f"table): see https://replicate.com/{model}")
+        return (
+            f"billed per output at a price this server does not know (no public source for it in its price "
+            f"table): see https://replicate.com/{model}"
+        )
 
-    def after(self, model: str, *, official: bool, metrics: dict[str, Any] | None, outputs: int,
-              hardware: str | None = None) -> Estimate | None:
+    def after(
+        self,
+        model: str,
+        *,
+        official: bool,
+        metrics: dict[str, Any] | None,
+        outputs: int,
+        hardware: str | None = None,
+    ) -> Estimate | None:
         """The cost of a finished run from its metrics and outputs, or None when they do not say."""
         metrics = metrics or {}
         price = self.official.get(model.lower())
@@ -104,8 +122,12 @@ class PriceTable:
             if price["unit"] == "image":
                 return self._per_output(price, _int(metrics.get("image_count"), outputs))
             if price["unit"] == "token" and "output_token_count" in metrics:
-                return self._tokens(price, _int(metrics.get("input_token_count"), 0),
-                                    _int(metrics.get("output_token_count"), 0), upper=False)
+                return self._tokens(
+                    price,
+                    _int(metrics.get("input_token_count"), 0),
+                    _int(metrics.get("output_token_count"), 0),
+                    upper=False,
+                )
             return None
         seconds = metrics.get("predict_time")
         if official or not isinstance(seconds, int | float):
@@ -118,7 +140,9 @@ class PriceTable:
         return Estimate(cost, cost, f"{count} {noun} × {usd(float(price['usd']))}", price["as_of"])
 
     def _tokens(self, price: dict[str, Any], tokens_in: int, tokens_out: int, *, upper: bool) -> Estimate:
-        cost = (tokens_in * price["usd_per_million_input"] + tokens_out * price["usd_per_million_output"]) / 1e6
+        cost = (
+            tokens_in * price["usd_per_million_input"] + tokens_out * price["usd_per_million_output"]
+        ) / 1e6
         what = f"{tokens_in} input + {'at most ' if upper else ''}{tokens_out} output tokens"
         return Estimate(0.0 if upper else cost, cost, what, price["as_of"])
 
@@ -126,7 +150,9 @@ class PriceTable:
         rate = self.rate(hardware) if hardware else None
         if rate is not None:
             cost = seconds * rate
-            return Estimate(cost, cost, f"{seconds:.1f} s ({source}) × {usd(rate)}/s on {hardware}", self.as_of)
+            return Estimate(
+                cost, cost, f"{seconds:.1f} s ({source}) × {usd(rate)}/s on {hardware}", self.as_of
+            )
         low, high = (self.rate(s) or 0.0 for s in self.range)
         basis = f"{seconds:.1f} s ({source}) × {usd(low)}–{usd(high)}/s, {self.range[0]} to {self.range[1]}"
         return Estimate(seconds * low, seconds * high, basis, self.as_of)
@@ -137,8 +163,10 @@ class PriceTable:
 
 def _unit_text(price: dict[str, Any]) -> str:
     if price["unit"] == "token":
-        return (f"{usd(price['usd_per_million_input'])} per million input tokens, "
-                f"{usd(price['usd_per_million_output'])} per million output tokens")
+        return (
+            f"{usd(price['usd_per_million_input'])} per million input tokens, "
+            f"{usd(price['usd_per_million_output'])} per million output tokens"
+        )
     return f"{usd(float(price['usd']))} per {price['unit']}"
 
 
@@ -170,8 +198,14 @@ class Spend:
     Alone, a process counts in memory from its start. With `shared` (the replicas' Redis ledger) every replica
     counts into one total per person and UTC day, so the budget holds whichever replica a run starts on."""
 
-    def __init__(self, *, max_per_run: float | None, budget: float | None, shared: SharedSpend | None = None,
-                 account: str = "local") -> None:
+    def __init__(
+        self,
+        *,
+        max_per_run: float | None,
+        budget: float | None,
+        shared: SharedSpend | None = None,
+        account: str = "local",
+    ) -> None:
         self.max_per_run = max_per_run
         self.budget = budget
         self._spent = 0.0
@@ -199,28 +233,42 @@ class Spend:
                     raise OverBudget(
                         f"Refused before anything was created: the run's estimated cost {estimate.text} is above "
                         f"this server's --max-cost-per-run of {usd(self.max_per_run)}. Use fewer or smaller "
-                        "outputs, or ask the user to raise --max-cost-per-run (REPLICATE_MCP_MAX_COST_PER_RUN).")
+                        "outputs, or ask the user to raise --max-cost-per-run (REPLICATE_MCP_MAX_COST_PER_RUN)."
+                    )
         total = sum(e.high for e in known)
         if self._shared is not None:
             accepted, spent = self._shared.add_spend(self._key(), total, self.budget)
             if not accepted:
-                raise OverBudget(self._refusal(spent, total, "today (UTC)",
-                                               "It starts again at midnight UTC, or ask the user to raise --budget "
-                                               "(REPLICATE_MCP_BUDGET)."))
+                raise OverBudget(
+                    self._refusal(
+                        spent,
+                        total,
+                        "today (UTC)",
+                        "It starts again at midnight UTC, or ask the user to raise --budget "
+                        "(REPLICATE_MCP_BUDGET).",
+                    )
+                )
             return
         with self._lock:
             if self.budget is not None and self._spent + total > self.budget:
-                raise OverBudget(self._refusal(self._spent, total, "so far",
-                                               "Ask the user to raise --budget (REPLICATE_MCP_BUDGET) or restart "
-                                               "the server."))
+                raise OverBudget(
+                    self._refusal(
+                        self._spent,
+                        total,
+                        "so far",
+                        "Ask the user to raise --budget (REPLICATE_MCP_BUDGET) or restart the server.",
+                    )
+                )
             self._spent += total
 
     def _refusal(self, spent: float, total: float, period: str, then: str) -> str:
         assert self.budget is not None
         left = max(0.0, self.budget - spent)
-        return (f"Refused before anything was created: this server's --budget of {usd(self.budget)} has "
-                f"{usd(left)} left (estimated {usd(spent)} spent {period}), and this would cost about "
-                f"{usd(total)}. {then}")
+        return (
+            f"Refused before anything was created: this server's --budget of {usd(self.budget)} has "
+            f"{usd(left)} left (estimated {usd(spent)} spent {period}), and this would cost about "
+            f"{usd(total)}. {then}"
+        )
 
 
 __all__ = ["Estimate", "OverBudget", "PriceTable", "Spend", "price_table", "usd"]

@@ -101,8 +101,14 @@ class RedisReplayCache:
 class RedisCoordination:
     shared = True
 
-    def __init__(self, url: str, *, prefix: str = "rmcp:", lease_seconds: float = LEASE_SECONDS,
-                 replica: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "rmcp:",
+        lease_seconds: float = LEASE_SECONDS,
+        replica: str | None = None,
+    ) -> None:
         import redis
 
         self.url = url
@@ -118,8 +124,11 @@ class RedisCoordination:
         return f"{self.prefix}lease:{prediction_id}"
 
     def claim(self, prediction_id: str) -> bool:
-        return bool(self._claim(keys=[self._lease(prediction_id)],
-                                args=[self.replica, int(self.lease_seconds * 1000)]))
+        return bool(
+            self._claim(
+                keys=[self._lease(prediction_id)], args=[self.replica, int(self.lease_seconds * 1000)]
+            )
+        )
 
     def release(self, prediction_id: str) -> None:
         self._release(keys=[self._lease(prediction_id)], args=[self.replica])
@@ -130,8 +139,11 @@ class RedisCoordination:
             return []
         pipe = self.redis.pipeline(transaction=False)
         for prediction_id in prediction_ids:
-            self._claim(keys=[self._lease(prediction_id)], args=[self.replica, int(self.lease_seconds * 1000)],
-                        client=pipe)
+            self._claim(
+                keys=[self._lease(prediction_id)],
+                args=[self.replica, int(self.lease_seconds * 1000)],
+                client=pipe,
+            )
         held = pipe.execute()
         return [i for i, ok in zip(prediction_ids, held, strict=True) if not ok]
 

@@ -33,7 +33,10 @@ class OutcomeUnknown(Exception):
     """The create's answer was lost and Replicate could not be asked: do not retry yet."""
 
 
-UNSURE_ERRORS = (APIConnectionError, ServerError)  # a create that failed this way may still have made a prediction
+UNSURE_ERRORS = (
+    APIConnectionError,
+    ServerError,
+)  # a create that failed this way may still have made a prediction
 
 
 def input_hash(input: dict[str, Any]) -> str:
@@ -46,21 +49,28 @@ def _canonical(value: Any) -> str:
 
 def _without_files(input: dict[str, Any]) -> dict[str, Any]:
     """The input less its URL and data: values, which Replicate may echo rewritten (uploads, data URIs)."""
+
     def plain(value: Any) -> bool:
         return not (isinstance(value, str) and value.startswith(("data:", "http://", "https://")))
 
-    return {k: v for k, v in input.items() if plain(v) and not (isinstance(v, list) and not all(map(plain, v)))}
+    return {
+        k: v for k, v in input.items() if plain(v) and not (isinstance(v, list) and not all(map(plain, v)))
+    }
 
 
 def same_target(prediction: Job, target: dict[str, str]) -> bool:
     if "trainer" in target:  # a training: the trainer's model and version (the response has no destination)
-        return (prediction.model or "").lower() == target["trainer"].lower() and prediction.version == target["version"]
+        return (prediction.model or "").lower() == target["trainer"].lower() and prediction.version == target[
+            "version"
+        ]
     if "deployment" in target:
         return isinstance(prediction, Prediction) and prediction.deployment in (None, target["deployment"])
     if "version" in target:
         wanted = target["version"]
         version_id = wanted.rsplit(":", 1)[-1]
-        return prediction.version in (wanted, version_id) or (prediction.model or "").lower() == wanted.lower()
+        return (
+            prediction.version in (wanted, version_id) or (prediction.model or "").lower() == wanted.lower()
+        )
     return (prediction.model or "").lower() == target.get("model", "").lower()
 
 
@@ -73,8 +83,9 @@ def same_input(prediction: Job, intent: Intent) -> bool:
     return _canonical(_without_files(given)) == _canonical(_without_files(intent.input))
 
 
-async def reconcile(client: ReplicateClient, ledger: LedgerStore, intent: Intent, *,
-                    lock: anyio.Lock | None = None) -> Job | None:
+async def reconcile(
+    client: ReplicateClient, ledger: LedgerStore, intent: Intent, *, lock: anyio.Lock | None = None
+) -> Job | None:
     """The prediction (or training) `intent` created, now completed in the ledger; None when Replicate shows none.
 
     Each look, and the adoption of what it finds, runs under `lock` (one at a time, so two lost creates with the
@@ -84,7 +95,9 @@ async def reconcile(client: ReplicateClient, ledger: LedgerStore, intent: Intent
     recorded = ledger.created_by(intent.key)
     if recorded is not None:
         try:
-            found: Job = await (client.get_training if intent.kind == "training" else client.get_prediction)(recorded)
+            found: Job = await (client.get_training if intent.kind == "training" else client.get_prediction)(
+                recorded
+            )
         except UNSURE_ERRORS as exc:
             raise OutcomeUnknown(str(exc)) from None
         ledger.complete_intent(intent, found)
@@ -105,7 +118,9 @@ async def reconcile(client: ReplicateClient, ledger: LedgerStore, intent: Intent
     return None
 
 
-async def _find(client: ReplicateClient, ledger: LedgerStore, intent: Intent, since: datetime) -> Prediction | None:
+async def _find(
+    client: ReplicateClient, ledger: LedgerStore, intent: Intent, since: datetime
+) -> Prediction | None:
     candidates: list[Prediction] = []
     page = await client.list_predictions(created_after=since.isoformat().replace("+00:00", "Z"))
     for number in range(LIST_PAGES):
@@ -118,7 +133,9 @@ async def _find(client: ReplicateClient, ledger: LedgerStore, intent: Intent, si
     return free[-1] if free else None  # the list is newest first: the oldest unclaimed match
 
 
-async def _find_training(client: ReplicateClient, ledger: LedgerStore, intent: Intent, since: datetime) -> Job | None:
+async def _find_training(
+    client: ReplicateClient, ledger: LedgerStore, intent: Intent, since: datetime
+) -> Job | None:
     candidates: list[Job] = []
     page = await client.list_trainings()
     for number in range(LIST_PAGES):

@@ -26,7 +26,9 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _TQDM_BAR = re.compile(r"(?<![\d.])(\d{1,3})%\|[^|]*\|")
 _FRACTIONS = (
     # a tqdm counter, told apart from dates by the `[elapsed<remaining` or the rate that follows it
-    re.compile(r"(?<![\d/.:])(\d+)/(\d+)(?=\s*\[\d+:\d+(?::\d+)?<|\s+(?:\d+(?:\.\d+)?\s*)?(?:[A-Za-z]+/s|s/[A-Za-z]+)\b)"),
+    re.compile(
+        r"(?<![\d/.:])(\d+)/(\d+)(?=\s*\[\d+:\d+(?::\d+)?<|\s+(?:\d+(?:\.\d+)?\s*)?(?:[A-Za-z]+/s|s/[A-Za-z]+)\b)"
+    ),
     re.compile(
         r"\b(?:step|epoch|iteration|iter|batch|frame|tile|chunk|segment|sample|image)s?\s*:?\s*"
         r"(\d+)\s*(?:/|of)\s*(\d+)(?!\d|[/.:]\d)",

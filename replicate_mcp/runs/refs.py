@@ -50,8 +50,10 @@ def check_prediction_id(text: str, what: str = "id") -> str:
 
 def check_slug(text: str, what: str) -> str:
     if not SLUG.match(text):
-        raise BadReference(f"{what} {shown(text)} is not a valid slug: letters, digits, '-', '_' or '.', "
-                           "starting with a letter or digit, at most 100 characters")
+        raise BadReference(
+            f"{what} {shown(text)} is not a valid slug: letters, digits, '-', '_' or '.', "
+            "starting with a letter or digit, at most 100 characters"
+        )
     return text
 
 

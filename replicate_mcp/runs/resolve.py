@@ -65,7 +65,15 @@ class ModelResolver:
             return await self._deployment(ref, ref.owner, ref.name)
         if ref.version:
             version = await self._client.get_model_version(ref.owner, ref.name, ref.version)
-            return self._remember(_target(ref.slug, version.id, False, version.openapi_schema, {"version": f"{ref.slug}:{version.id}"}))
+            return self._remember(
+                _target(
+                    ref.slug,
+                    version.id,
+                    False,
+                    version.openapi_schema,
+                    {"version": f"{ref.slug}:{version.id}"},
+                )
+            )
         return self._from_model(await self.model(ref.owner, ref.name))
 
     def _from_model(self, model: Any) -> Target:
@@ -75,7 +83,9 @@ class ModelResolver:
             raise UnresolvableModel(f"{slug} has no published version to run")
         official = bool(model.is_official)  # official models run through their model endpoint
         create_args = {"model": slug} if official else {"version": f"{slug}:{latest.id}"}
-        return self._remember(_target(slug, latest.id, official, latest.openapi_schema, create_args, _example_input(model)))
+        return self._remember(
+            _target(slug, latest.id, official, latest.openapi_schema, create_args, _example_input(model))
+        )
 
     async def _deployment(self, ref: ModelRef, owner: str, name: str) -> Target:
         deployment = await self._client.get_deployment(owner, name)
@@ -85,7 +95,9 @@ class ModelResolver:
         try:
             version = await self._client.get_model_version(owner, name, version_id)
         except NotFoundError:
-            raise UnresolvableModel(f"deployment {ref.slug} points at {model_slug}:{version_id}, which cannot be read") from None
+            raise UnresolvableModel(
+                f"deployment {ref.slug} points at {model_slug}:{version_id}, which cannot be read"
+            ) from None
         target = _target(str(ref), version.id, False, version.openapi_schema, {"deployment": ref.slug})
         return dataclasses.replace(target, model=model_slug)
 

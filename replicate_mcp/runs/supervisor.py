@@ -49,16 +49,16 @@ from replicate_mcp.runs.resolve import Target
 
 log = logging.getLogger(__name__)
 
-MIN_INTERVAL = 2.0          # never more than one poll per 2 s per prediction
+MIN_INTERVAL = 2.0  # never more than one poll per 2 s per prediction
 WATCHED_MAX_INTERVAL = 5.0  # a call is waiting: stay close
-IDLE_MAX_INTERVAL = 30.0    # nobody waits: back off as it ages
-STREAMING_INTERVAL = 10.0   # the event stream carries the news; polls only check it
+IDLE_MAX_INTERVAL = 30.0  # nobody waits: back off as it ages
+STREAMING_INTERVAL = 10.0  # the event stream carries the news; polls only check it
 CLEANUP_SECONDS = 5.0
-PROGRESS_COALESCE = 0.2     # at most ~5 progress notifications a second per waiting call
+PROGRESS_COALESCE = 0.2  # at most ~5 progress notifications a second per waiting call
 RECONCILE_RETRY = 30.0
 RECONCILE_GIVE_UP = 3600.0
-STORE_RETRY = 5.0           # seconds between tries while the ledger does not answer  # Replicate removes inputs after an hour: nothing left to match then
-KEEP_FINISHED = 2_000       # finished predictions kept in memory for waiting calls; the ledger has the rest
+STORE_RETRY = 5.0  # seconds between tries while the ledger does not answer  # Replicate removes inputs after an hour: nothing left to match then
+KEEP_FINISHED = 2_000  # finished predictions kept in memory for waiting calls; the ledger has the rest
 STATUS_RANK = {"starting": 0, "processing": 1}
 LOCAL_TENANT = "local"
 
@@ -82,12 +82,12 @@ class StartRequest:
     """One create: where, what, and how long it may live."""
 
     target: Target
-    input: dict[str, Any]                   # as sent (local files already read)
-    given: dict[str, Any]                   # as the agent meant it, for the ledger
-    call: str | None = None                 # the tool call that asked, for the ledger
-    keep_running: bool = False              # keep it if that call goes away
-    lifetime: float | None = None           # seconds, sent as Cancel-After
-    prefer_wait: int | None = None          # seconds of `Prefer: wait` on the create
+    input: dict[str, Any]  # as sent (local files already read)
+    given: dict[str, Any]  # as the agent meant it, for the ledger
+    call: str | None = None  # the tool call that asked, for the ledger
+    keep_running: bool = False  # keep it if that call goes away
+    lifetime: float | None = None  # seconds, sent as Cancel-After
+    prefer_wait: int | None = None  # seconds of `Prefer: wait` on the create
     webhook: str | None = None
     webhook_events_filter: list[str] | None = None
     tenant: str = LOCAL_TENANT
@@ -97,13 +97,13 @@ class StartRequest:
 class TrainingRequest:
     """One training: the trainer's version, where the new version goes, and how long it may run."""
 
-    trainer: str                            # owner/name of the trainer model
-    version_id: str                         # the trainer version whose train() runs
-    destination: str                        # owner/name that receives the new version
-    input: dict[str, Any]                   # as sent (local files already uploaded)
-    given: dict[str, Any]                   # as the agent meant it, for the ledger
+    trainer: str  # owner/name of the trainer model
+    version_id: str  # the trainer version whose train() runs
+    destination: str  # owner/name that receives the new version
+    input: dict[str, Any]  # as sent (local files already uploaded)
+    given: dict[str, Any]  # as the agent meant it, for the ledger
     call: str | None = None
-    lifetime: float | None = None           # seconds; the follower cancels it after
+    lifetime: float | None = None  # seconds; the follower cancels it after
     webhook: str | None = None
     tenant: str = LOCAL_TENANT
 
@@ -133,23 +133,23 @@ class Tracked:
     """What the server knows of one prediction it follows."""
 
     id: str
-    latest: Job                                             # a Prediction, or a Training when kind is "training"
-    since: float                                            # anyio clock: when following began
-    fresh_at: float                                         # when `latest` was last confirmed
+    latest: Job  # a Prediction, or a Training when kind is "training"
+    since: float  # anyio clock: when following began
+    fresh_at: float  # when `latest` was last confirmed
     polled_at: float = -math.inf
     watchers: int = 0
     streaming: bool = False
     failures: int = 0
     files: list[ArchivedFile] = field(default_factory=list)
-    problem: str | None = None                              # why it can no longer be followed
+    problem: str | None = None  # why it can no longer be followed
     changed: anyio.Event = field(default_factory=anyio.Event)
     woken: anyio.Event = field(default_factory=anyio.Event)
     done: anyio.Event = field(default_factory=anyio.Event)  # terminal, and its files kept
     kind: str = "prediction"
-    deadline: datetime | None = None                        # trainings: canceled by the follower after this
+    deadline: datetime | None = None  # trainings: canceled by the follower after this
     tenant: str = LOCAL_TENANT
-    owned: bool = True                                      # this replica holds the lease and follows it
-    remote_done: bool = False                               # the replica holding it says it ended, files kept
+    owned: bool = True  # this replica holds the lease and follows it
+    remote_done: bool = False  # the replica holding it says it ended, files kept
 
     def notify(self) -> None:
         self.changed.set()
@@ -239,7 +239,8 @@ class Supervisor:
             raise TooManyRuns(
                 f"Nothing was started: {running} of your runs are still going, the most this server allows each "
                 f"person (--max-runs-per-tenant {limit}). Wait for one with wait_for_prediction, or cancel one, "
-                "then call again.")
+                "then call again."
+            )
 
     async def start(self, request: StartRequest) -> Started:
         """Create a prediction (ledger first); the create belongs to the server even if this call is cancelled."""
@@ -253,9 +254,15 @@ class Supervisor:
     async def _start(self, request: StartRequest) -> Started:
         target = request.target
         intent = self.ledger.open_intent(
-            target=target.create_args, model=target.label, input_hash=input_hash(request.input),
-            input=request.given, secret_fields=target.schema.secret_fields, call=request.call,
-            keep_running=request.keep_running, output_kind=target.schema.output_kind, tenant=request.tenant,
+            target=target.create_args,
+            model=target.label,
+            input_hash=input_hash(request.input),
+            input=request.given,
+            secret_fields=target.schema.secret_fields,
+            call=request.call,
+            keep_running=request.keep_running,
+            output_kind=target.schema.output_kind,
+            tenant=request.tenant,
         )
         pending = _Pending()
         self._hold(intent)
@@ -280,14 +287,20 @@ class Supervisor:
         try:
             try:
                 prediction: Job = await self._client(request.tenant).create_prediction(
-                    input=request.input, wait=request.prefer_wait, webhook=webhook, webhook_events_filter=events,
-                    cancel_after=request.lifetime, **request.target.create_args,
+                    input=request.input,
+                    wait=request.prefer_wait,
+                    webhook=webhook,
+                    webhook_events_filter=events,
+                    cancel_after=request.lifetime,
+                    **request.target.create_args,
                 )
                 self.ledger.complete_intent(intent, prediction)
             except UNSURE_ERRORS as exc:
                 prediction = await self._settle(intent, exc)
-                notes.append(f"The answer to the create was lost ({exc.title or type(exc).__name__}); the server "
-                             f"found the prediction it made, {prediction.id}: it was not run twice.")
+                notes.append(
+                    f"The answer to the create was lost ({exc.title or type(exc).__name__}); the server "
+                    f"found the prediction it made, {prediction.id}: it was not run twice."
+                )
             except ReplicateError as exc:
                 self.ledger.settle_intent(intent.key, "not_created", str(exc))
                 raise
@@ -308,8 +321,14 @@ class Supervisor:
         when its lifetime is over."""
         self._admit(request.tenant)
         intent = self.ledger.open_intent(
-            target=request.target, model=request.trainer, input_hash=input_hash(request.input), input=request.given,
-            call=request.call, keep_running=True, kind="training", tenant=request.tenant,
+            target=request.target,
+            model=request.trainer,
+            input_hash=input_hash(request.input),
+            input=request.given,
+            call=request.call,
+            keep_running=True,
+            kind="training",
+            tenant=request.tenant,
         )
         pending = _Pending()
         self._hold(intent)
@@ -326,13 +345,20 @@ class Supervisor:
         try:
             try:
                 training: Job = await self._client(request.tenant).create_training(
-                    owner, name, request.version_id, destination=request.destination, input=request.input,
-                    webhook=request.webhook)
+                    owner,
+                    name,
+                    request.version_id,
+                    destination=request.destination,
+                    input=request.input,
+                    webhook=request.webhook,
+                )
                 self.ledger.complete_intent(intent, training)
             except UNSURE_ERRORS as exc:
                 training = await self._settle(intent, exc)
-                notes.append(f"The answer to the create was lost ({exc.title or type(exc).__name__}); the server "
-                             f"found the training it made, {training.id}: it was not started twice.")
+                notes.append(
+                    f"The answer to the create was lost ({exc.title or type(exc).__name__}); the server "
+                    f"found the training it made, {training.id}: it was not started twice."
+                )
             except ReplicateError as exc:
                 self.ledger.settle_intent(intent.key, "not_created", str(exc))
                 raise
@@ -352,7 +378,11 @@ class Supervisor:
     async def _settle(self, intent: Intent, exc: ReplicateError) -> Job:
         """After an unsure failure: the prediction the create made, or NotCreated / OutcomeUnknown."""
         what = f"{exc.title or 'error'}" + (f" (HTTP {exc.status})" if exc.status else "")
-        noun, lister = ("training", "list_trainings") if intent.kind == "training" else ("prediction", "list_predictions")
+        noun, lister = (
+            ("training", "list_trainings")
+            if intent.kind == "training"
+            else ("prediction", "list_predictions")
+        )
         try:
             found = await reconcile(self._client(intent.tenant), self.ledger, intent, lock=self._reconciling)
         except OutcomeUnknown as unknown:
@@ -382,8 +412,9 @@ class Supervisor:
             del self._in_hand[intent.key]
             self.coordination.release(f"intent:{intent.key}")
 
-    async def _creating(self, create: Callable[..., Awaitable[None]], request: Any, intent: Intent,
-                        pending: _Pending) -> None:
+    async def _creating(
+        self, create: Callable[..., Awaitable[None]], request: Any, intent: Intent, pending: _Pending
+    ) -> None:
         try:
             await create(request, intent, pending)
         finally:
@@ -405,7 +436,9 @@ class Supervisor:
         while (datetime.now(UTC) - created).total_seconds() < RECONCILE_GIVE_UP:
             await anyio.sleep(RECONCILE_RETRY * self.min_interval / MIN_INTERVAL)
             try:
-                found = await reconcile(self._client(intent.tenant), self.ledger, intent, lock=self._reconciling)
+                found = await reconcile(
+                    self._client(intent.tenant), self.ledger, intent, lock=self._reconciling
+                )
             except OutcomeUnknown:
                 continue
             if found is None:
@@ -417,16 +450,31 @@ class Supervisor:
 
     # --- following -----------------------------------------------------------------------------------------
 
-    def _track(self, prediction: Job, *, kind: str = "prediction", deadline: datetime | None = None,
-               tenant: str = LOCAL_TENANT) -> Tracked:
+    def _track(
+        self,
+        prediction: Job,
+        *,
+        kind: str = "prediction",
+        deadline: datetime | None = None,
+        tenant: str = LOCAL_TENANT,
+    ) -> Tracked:
         """Follow `prediction` (once): poll it if this replica gets its lease, else watch the one that has it."""
         tracked = self._tracked.get(prediction.id) or self._finished.get(prediction.id)
         if tracked is not None:
             self._accept(tracked, prediction)
             return tracked
         now = anyio.current_time()
-        tracked = Tracked(id=prediction.id, latest=prediction, since=now, fresh_at=now, polled_at=now, kind=kind,
-                          deadline=deadline, tenant=tenant, owned=self.coordination.claim(prediction.id))
+        tracked = Tracked(
+            id=prediction.id,
+            latest=prediction,
+            since=now,
+            fresh_at=now,
+            polled_at=now,
+            kind=kind,
+            deadline=deadline,
+            tenant=tenant,
+            owned=self.coordination.claim(prediction.id),
+        )
         self._tracked[prediction.id] = tracked
         self._spawn(self._follow, tracked)
         return tracked
@@ -437,7 +485,9 @@ class Supervisor:
         if current.is_terminal and current.status:
             if not prediction.is_terminal:
                 return False
-        elif not prediction.is_terminal and STATUS_RANK.get(prediction.status, 0) < STATUS_RANK.get(current.status, 0):
+        elif not prediction.is_terminal and STATUS_RANK.get(prediction.status, 0) < STATUS_RANK.get(
+            current.status, 0
+        ):
             return False
         if tracked.streaming and not prediction.is_terminal:
             prediction = _keep_longer_text(prediction, current)
@@ -445,12 +495,20 @@ class Supervisor:
         tracked.latest = prediction
         tracked.fresh_at = anyio.current_time()
         # A finished prediction asked about again is not written again, unless its data was removed meanwhile.
-        removed = getattr(prediction, "data_removed", False) != getattr(current, "data_removed", False)  # trainings have none
+        removed = getattr(prediction, "data_removed", False) != getattr(
+            current, "data_removed", False
+        )  # trainings have none
         if changed_status or (prediction.is_terminal and removed):
             self.ledger.update(prediction)
         if publish and self.coordination.shared:
-            self.coordination.publish({"type": "state", "id": tracked.id, "kind": tracked.kind,
-                                       "state": prediction.model_dump(mode="json", exclude_none=True)})
+            self.coordination.publish(
+                {
+                    "type": "state",
+                    "id": tracked.id,
+                    "kind": tracked.kind,
+                    "state": prediction.model_dump(mode="json", exclude_none=True),
+                }
+            )
         tracked.notify()
         if prediction.is_terminal:
             tracked.woken.set()
@@ -491,7 +549,9 @@ class Supervisor:
         if not tracked.remote_done and self.coordination.claim(tracked.id):
             log.info("took over %s %s", tracked.kind, tracked.id)
             tracked.owned = True
-            tracked.fresh_at = tracked.polled_at = -math.inf  # look at once: its holder may have died long ago
+            tracked.fresh_at = (
+                tracked.polled_at
+            ) = -math.inf  # look at once: its holder may have died long ago
 
     async def _on_event(self, event: dict[str, Any]) -> None:
         """News from another replica about a prediction a call here may be waiting on."""
@@ -513,7 +573,9 @@ class Supervisor:
             owned += [f"intent:{key}" for key in self._in_hand]
             try:
                 lost_leases = self.coordination.renew(owned)
-            except Exception as exc:  # Redis away: the leases may lapse, and others then take over, as designed
+            except (
+                Exception
+            ) as exc:  # Redis away: the leases may lapse, and others then take over, as designed
                 log.warning("could not renew %d leases (%s)", len(owned), type(exc).__name__)
                 continue
             for lost in lost_leases:
@@ -569,7 +631,7 @@ class Supervisor:
         except ReplicateError as exc:
             tracked.failures += 1
             log.info("polling %s failed (%s); retrying", tracked.id, exc.title or type(exc).__name__)
-            await anyio.sleep(min(60.0, 2.0 ** tracked.failures))
+            await anyio.sleep(min(60.0, 2.0**tracked.failures))
             return
         tracked.failures = 0
         self._accept(tracked, prediction)
@@ -580,10 +642,14 @@ class Supervisor:
         if not prediction.is_terminal:
             return
         self.ledger.update(prediction)
-        if prediction.status == "succeeded" and tracked.kind == "prediction":  # a training's output is weights
+        if (
+            prediction.status == "succeeded" and tracked.kind == "prediction"
+        ):  # a training's output is weights
             try:
                 tracked.files = await self.keeper.keep(prediction)
-            except Exception as exc:  # a file that cannot be saved is reported by the archive; the run still ended
+            except (
+                Exception
+            ) as exc:  # a file that cannot be saved is reported by the archive; the run still ended
                 log.warning("could not archive the outputs of %s: %s", tracked.id, type(exc).__name__)
         if self.coordination.shared:
             self.coordination.publish({"type": "done", "id": tracked.id})
@@ -615,7 +681,9 @@ class Supervisor:
                 tracked.fresh_at = anyio.current_time()
                 tracked.notify()
         except ReplicateError as exc:
-            log.info("stream of %s ended early (%s); polling instead", tracked.id, exc.title or type(exc).__name__)
+            log.info(
+                "stream of %s ended early (%s); polling instead", tracked.id, exc.title or type(exc).__name__
+            )
         finally:
             tracked.streaming = False
             tracked.fresh_at = -math.inf  # look at once: the stream's end is usually the prediction's end
@@ -634,20 +702,30 @@ class Supervisor:
         if (entry is not None and entry.tenant != tenant) or (entry is None and self.strict_tenancy):
             raise NotYours(kind)
 
-    async def observe(self, prediction: Job, *, kind: str = "prediction", tenant: str | None = None) -> Tracked:
+    async def observe(
+        self, prediction: Job, *, kind: str = "prediction", tenant: str | None = None
+    ) -> Tracked:
         """A state from outside the follower (a webhook, a tool's GET): take it, and follow if it is running.
 
         `tenant` None: whoever the ledger says it belongs to (a webhook carries no caller)."""
         entry = self.ledger.get(prediction.id)
         if entry is None:
             tenant = tenant or LOCAL_TENANT
-            self.ledger.record(prediction, model=prediction.model or "?", input={}, origin="observed", kind=kind,
-                               tenant=tenant)
+            self.ledger.record(
+                prediction,
+                model=prediction.model or "?",
+                input={},
+                origin="observed",
+                kind=kind,
+                tenant=tenant,
+            )
         else:
             tenant, kind = entry.tenant, entry.kind
         return self._track(prediction, kind=kind, deadline=self._deadline_of(prediction.id), tenant=tenant)
 
-    async def refresh(self, prediction_id: str, *, kind: str = "prediction", tenant: str = LOCAL_TENANT) -> Tracked:
+    async def refresh(
+        self, prediction_id: str, *, kind: str = "prediction", tenant: str = LOCAL_TENANT
+    ) -> Tracked:
         """GET now (an agent asked), then the prediction is followed; a finished one has its files kept."""
         self._guard(prediction_id, tenant, kind)
         tracked = await self.observe(await self._fetch(kind, prediction_id, tenant), kind=kind, tenant=tenant)
@@ -655,10 +733,19 @@ class Supervisor:
             await tracked.done.wait()
         return tracked
 
-    async def wait(self, prediction_id: str, *, deadline: float, on_state: StateHook | None = None,
-                   kind: str = "prediction", tenant: str = LOCAL_TENANT) -> Tracked:
+    async def wait(
+        self,
+        prediction_id: str,
+        *,
+        deadline: float,
+        on_state: StateHook | None = None,
+        kind: str = "prediction",
+        tenant: str = LOCAL_TENANT,
+    ) -> Tracked:
         """Wait until the prediction ended and its files are kept, or until `deadline` (anyio clock)."""
-        tracked = self.known(prediction_id, tenant) or await self.refresh(prediction_id, kind=kind, tenant=tenant)
+        tracked = self.known(prediction_id, tenant) or await self.refresh(
+            prediction_id, kind=kind, tenant=tenant
+        )
         tracked.watchers += 1
         tracked.woken.set()  # a watcher shortens the interval: recompute it now
         self._maybe_stream(tracked)
@@ -677,10 +764,13 @@ class Supervisor:
         finally:
             tracked.watchers -= 1
 
-    async def cancel(self, prediction_id: str, *, kind: str = "prediction", tenant: str = LOCAL_TENANT) -> Tracked:
+    async def cancel(
+        self, prediction_id: str, *, kind: str = "prediction", tenant: str = LOCAL_TENANT
+    ) -> Tracked:
         self._guard(prediction_id, tenant, kind)
-        return await self.observe(await self._fetch(kind, prediction_id, tenant, cancel=True), kind=kind,
-                                  tenant=tenant)
+        return await self.observe(
+            await self._fetch(kind, prediction_id, tenant, cancel=True), kind=kind, tenant=tenant
+        )
 
     async def _fetch(self, kind: str, job_id: str, tenant: str, *, cancel: bool = False) -> Job:
         client = self._client(tenant)
@@ -725,15 +815,21 @@ class Supervisor:
                 continue
             self._hold(intent)
             try:
-                found = await reconcile(self._client(intent.tenant), self.ledger, intent, lock=self._reconciling)
+                found = await reconcile(
+                    self._client(intent.tenant), self.ledger, intent, lock=self._reconciling
+                )
                 if found is None:
-                    self.ledger.settle_intent(intent.key, "not_created", "checked after its creator stopped: none "
-                                              "was created")
+                    self.ledger.settle_intent(
+                        intent.key, "not_created", "checked after its creator stopped: none was created"
+                    )
                     continue
-                self._track(found, kind=intent.kind, deadline=self._deadline_of(found.id), tenant=intent.tenant)
+                self._track(
+                    found, kind=intent.kind, deadline=self._deadline_of(found.id), tenant=intent.tenant
+                )
             except OutcomeUnknown:
-                self.ledger.settle_intent(intent.key, "unknown", "Replicate could not be asked after its creator "
-                                          "stopped")
+                self.ledger.settle_intent(
+                    intent.key, "unknown", "Replicate could not be asked after its creator stopped"
+                )
                 self._check_later(intent)
             finally:
                 self._let_go(intent)
@@ -746,13 +842,18 @@ class Supervisor:
             status = entry.status if entry is not None and entry.status != "succeeded" else "starting"
             kind = entry.kind if entry is not None else "prediction"
             stale = (Training if kind == "training" else Prediction)(id=prediction_id, status=status)
-            tracked = self._track(stale, kind=kind, deadline=self._deadline_of(prediction_id),
-                                  tenant=entry.tenant if entry is not None else LOCAL_TENANT)
+            tracked = self._track(
+                stale,
+                kind=kind,
+                deadline=self._deadline_of(prediction_id),
+                tenant=entry.tenant if entry is not None else LOCAL_TENANT,
+            )
             tracked.fresh_at = tracked.polled_at = -math.inf  # poll at once
 
 
 def _keep_longer_text(polled: Job, streamed: Job) -> Job:
     """A poll during a stream may lag the stream's text; keep whichever has more."""
+
     def length(output: Any) -> int:
         return sum(len(c) for c in output if isinstance(c, str)) if isinstance(output, list) else -1
 
@@ -774,4 +875,14 @@ def _seconds_left(prediction: Job) -> float | None:
     return max(0.0, spent * (100 - percent) / percent) if spent > 0 else None
 
 
-__all__ = ["NotCreated", "NotYours", "OutcomeUnknown", "TooManyRuns", "StartRequest", "Started", "Supervisor", "Tracked", "TrainingRequest"]
+__all__ = [
+    "NotCreated",
+    "NotYours",
+    "OutcomeUnknown",
+    "TooManyRuns",
+    "StartRequest",
+    "Started",
+    "Supervisor",
+    "Tracked",
+    "TrainingRequest",
+]

@@ -25,8 +25,14 @@ class SecretStore(Protocol):
 
 
 class TenantClients:
-    def __init__(self, default: ReplicateClient, *, http: httpx2.AsyncClient | None = None,
-                 store: SecretStore | None = None, state_key: str | None = None) -> None:
+    def __init__(
+        self,
+        default: ReplicateClient,
+        *,
+        http: httpx2.AsyncClient | None = None,
+        store: SecretStore | None = None,
+        state_key: str | None = None,
+    ) -> None:
         self.default = default
         self._http = http
         self._store = store
@@ -59,7 +65,9 @@ class TenantClients:
                 try:
                     return self.remember(tenant, self._fernet().decrypt(sealed.encode()).decode())
                 except InvalidToken:
-                    log.warning("the token of tenant %s was sealed with another REPLICATE_MCP_STATE_KEY", tenant)
+                    log.warning(
+                        "the token of tenant %s was sealed with another REPLICATE_MCP_STATE_KEY", tenant
+                    )
         return self.default
 
     def _fernet(self) -> Any:

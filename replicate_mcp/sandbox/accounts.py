@@ -42,7 +42,12 @@ def username_for(token: str, accounts: dict[str, str]) -> str:
 def account_json(username: str) -> dict[str, Any]:
     if username == HOUSE_USERNAME:
         return dict(HOUSE_ACCOUNT)
-    return {"type": "user", "username": username, "name": username, "github_url": f"https://github.com/{username}"}
+    return {
+        "type": "user",
+        "username": username,
+        "name": username,
+        "github_url": f"https://github.com/{username}",
+    }
 
 
 def caller(request: Request) -> str:

@@ -38,7 +38,9 @@ async def search(request: Request) -> Response:
     except ValueError:
         limit = 0
     if not 1 <= limit <= 50:
-        return JSONResponse({"detail": "Query parameter \"limit\" must be an integer between 1 and 50"}, status_code=400)
+        return JSONResponse(
+            {"detail": 'Query parameter "limit" must be an integer between 1 and 50'}, status_code=400
+        )
     s = state(request)
     hits = [(e, score) for e, score in s.catalog.search(query, limit) if s.registry.entry(e.owner, e.name)]
     collections = s.catalog.collections
@@ -46,12 +48,19 @@ async def search(request: Request) -> Response:
     for entry, score in hits:
         key = f"{entry.owner}/{entry.name}"
         model = s.registry.model_json(entry)
-        tags = list(getattr(entry, "tags", None) or [c["slug"] for c in collections if key in c.get("models", [])])
+        tags = list(
+            getattr(entry, "tags", None) or [c["slug"] for c in collections if key in c.get("models", [])]
+        )
         metadata = {"generated_description": model.get("description"), "tags": tags, "score": float(score)}
         models.append({"model": model, "metadata": metadata})
     words = [w for w in query.lower().split() if len(w) > 2] or [query.lower()]
     found = [
-        {"name": c["name"], "slug": c["slug"], "description": c.get("description", ""), "models": list(c.get("models", []))}
+        {
+            "name": c["name"],
+            "slug": c["slug"],
+            "description": c.get("description", ""),
+            "models": list(c.get("models", [])),
+        }
         for c in collections
         if any(w in f"{c['name']} {c['slug']} {c.get('description', '')}".lower() for w in words)
     ]
@@ -83,10 +92,15 @@ async def list_models(request: Request) -> Response:
     sort_by = request.query_params.get("sort_by", "latest_version_created_at")
     direction = request.query_params.get("sort_direction", "desc")
     if sort_by not in ("model_created_at", "latest_version_created_at") or direction not in ("asc", "desc"):
-        raise ApiError(400, "sort_by must be model_created_at or latest_version_created_at; sort_direction asc or desc",
-                       "Invalid sort")
+        raise ApiError(
+            400,
+            "sort_by must be model_created_at or latest_version_created_at; sort_direction asc or desc",
+            "Invalid sort",
+        )
     username = caller(request)
-    models = [(e, s.registry.model_json(e)) for e in s.registry.all_entries() if s.registry.visible(e, username)]
+    models = [
+        (e, s.registry.model_json(e)) for e in s.registry.all_entries() if s.registry.visible(e, username)
+    ]
 
     def sort_key(item) -> str:
         model = item[1]
@@ -100,8 +114,11 @@ async def list_models(request: Request) -> Response:
 
 async def create_model(request: Request) -> Response:
     body = await json_body(request)
-    problems = [invalid(name, "required", f"{name} is required") for name in ("owner", "name", "visibility", "hardware")
-                if not isinstance(body, dict) or not body.get(name)]
+    problems = [
+        invalid(name, "required", f"{name} is required")
+        for name in ("owner", "name", "visibility", "hardware")
+        if not isinstance(body, dict) or not body.get(name)
+    ]
     if problems:
         raise input_validation_failed(problems)
     s = state(request)
@@ -155,8 +172,14 @@ def _example_prediction(example: dict, model_key: str, base: str) -> dict:
     pred.setdefault("status", "succeeded")
     pred.setdefault("created_at", iso(now()))
     pred.setdefault("logs", "")
-    pred.setdefault("urls", {"get": f"{base}/v1/predictions/{pid}", "cancel": f"{base}/v1/predictions/{pid}/cancel",
-                             "web": f"https://replicate.com/p/{pid}"})
+    pred.setdefault(
+        "urls",
+        {
+            "get": f"{base}/v1/predictions/{pid}",
+            "cancel": f"{base}/v1/predictions/{pid}/cancel",
+            "web": f"https://replicate.com/p/{pid}",
+        },
+    )
     pred["urls"].setdefault("web", f"https://replicate.com/p/{pid}")
     return pred
 
@@ -165,7 +188,9 @@ async def list_versions(request: Request) -> Response:
     entry = _entry(request)
     if entry.official:
         raise not_found()
-    return JSONResponse(page(request, state(request).registry.versions(entry), LONG_PAGE, key=lambda v: v["id"]))
+    return JSONResponse(
+        page(request, state(request).registry.versions(entry), LONG_PAGE, key=lambda v: v["id"])
+    )
 
 
 def _version(request: Request) -> dict:
@@ -190,8 +215,10 @@ async def delete_version(request: Request) -> Response:
 
 
 async def list_collections(request: Request) -> Response:
-    items = [{"name": c["name"], "slug": c["slug"], "description": c.get("description", "")}
-             for c in state(request).catalog.collections]
+    items = [
+        {"name": c["name"], "slug": c["slug"], "description": c.get("description", "")}
+        for c in state(request).catalog.collections
+    ]
     return JSONResponse(page(request, items, LONG_PAGE, key=lambda c: c["slug"]))
 
 
@@ -200,15 +227,20 @@ async def get_collection(request: Request) -> Response:
     for c in s.catalog.collections:
         if c["slug"] == request.path_params["slug"]:
             username = caller(request)
-            entries = [e for key in c.get("models", []) if (e := s.registry.entry(*key.split("/", 1))) is not None
-                       and s.registry.visible(e, username)]
-            return JSONResponse({
-                "name": c["name"],
-                "slug": c["slug"],
-                "description": c.get("description", ""),
-                "full_description": c.get("full_description"),
-                "models": [s.registry.model_json(e) for e in entries if e is not None],
-            })
+            entries = [
+                e
+                for key in c.get("models", [])
+                if (e := s.registry.entry(*key.split("/", 1))) is not None and s.registry.visible(e, username)
+            ]
+            return JSONResponse(
+                {
+                    "name": c["name"],
+                    "slug": c["slug"],
+                    "description": c.get("description", ""),
+                    "full_description": c.get("full_description"),
+                    "models": [s.registry.model_json(e) for e in entries if e is not None],
+                }
+            )
     raise not_found()
 
 
@@ -244,8 +276,11 @@ async def list_deployments(request: Request) -> Response:
 async def create_deployment(request: Request) -> Response:
     body = await json_body(request)
     required = ("name", "model", "version", "hardware", "min_instances", "max_instances")
-    problems = [invalid(name, "required", f"{name} is required") for name in required
-                if not isinstance(body, dict) or body.get(name) is None]
+    problems = [
+        invalid(name, "required", f"{name} is required")
+        for name in required
+        if not isinstance(body, dict) or body.get(name) is None
+    ]
     if problems:
         raise input_validation_failed(problems)
     _check_release(request, body)
@@ -261,8 +296,11 @@ def _check_release(request: Request, body: dict) -> None:
     if "version" in body:
         found = registry.find_version(str(body["version"]))
         model = body.get("model")
-        if found is None or (model and f"{found[0].owner}/{found[0].name}" != model) \
-                or not registry.visible(found[0], caller(request)):
+        if (
+            found is None
+            or (model and f"{found[0].owner}/{found[0].name}" != model)
+            or not registry.visible(found[0], caller(request))
+        ):
             raise ApiError(404, "The specified model version does not exist.")
 
 
@@ -275,7 +313,9 @@ async def update_deployment(request: Request) -> Response:
     body = await json_body(request)
     body = body if isinstance(body, dict) else {}
     if "version" in body:
-        _check_release(request, {"version": body["version"], "model": deployment["current_release"].get("model")})
+        _check_release(
+            request, {"version": body["version"], "model": deployment["current_release"].get("model")}
+        )
     return JSONResponse(state(request).registry.update_deployment(deployment, body))
 
 

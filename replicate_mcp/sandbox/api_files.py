@@ -69,10 +69,15 @@ def _file(request: Request) -> StoredFile:
 
 async def list_files(request: Request) -> Response:
     username = caller(request)
-    files = sorted((f for f in state(request).files.values() if f.account in (None, username)),
-                   key=lambda f: f.created_at, reverse=True)
+    files = sorted(
+        (f for f in state(request).files.values() if f.account in (None, username)),
+        key=lambda f: f.created_at,
+        reverse=True,
+    )
     base = root(request)
-    return JSONResponse(page(request, files, FILES_PAGE, key=lambda f: f.id, render=lambda f: f.to_json(base)))
+    return JSONResponse(
+        page(request, files, FILES_PAGE, key=lambda f: f.id, render=lambda f: f.to_json(base))
+    )
 
 
 async def get_file(request: Request) -> Response:
@@ -97,4 +102,3 @@ async def delivery(request: Request) -> Response:
     if stored is None:
         return Response("Not found", status_code=404, media_type="text/plain")
     return Response(stored[1], media_type=stored[0])
-

@@ -83,7 +83,12 @@ async def _body(request: Request, allowed: set[str]) -> dict:
     extra = sorted(set(body) - allowed)
     if extra:
         raise input_validation_failed(
-            [invalid("(root)", "additional_property_not_allowed", f"Additional property {k} is not allowed") for k in extra]
+            [
+                invalid(
+                    "(root)", "additional_property_not_allowed", f"Additional property {k} is not allowed"
+                )
+                for k in extra
+            ]
         )
     if not isinstance(body.get("input", {}), dict):
         raise input_validation_failed([invalid("input", "invalid_type", "Invalid type. Expected: object")])
@@ -104,8 +109,10 @@ def _cancel_after(request: Request) -> float | None:
         return None
     seconds = parse_duration(header)
     if seconds is None:
-        raise bad_request(f"Invalid Cancel-After header {header!r}: use a duration like 30s, 5m or 1h30m",
-                          "Invalid Cancel-After header")
+        raise bad_request(
+            f"Invalid Cancel-After header {header!r}: use a duration like 30s, 5m or 1h30m",
+            "Invalid Cancel-After header",
+        )
     if seconds < MIN_CANCEL_AFTER:
         raise ApiError(422, "Cancel-After must be at least 5 seconds", "Invalid Cancel-After header")
     return seconds
@@ -121,7 +128,9 @@ def _prefer_wait(request: Request) -> tuple[float, str] | None:
     return float(seconds), f"wait={match.group(1)}" if match.group(1) else "wait"
 
 
-async def _create(request: Request, body: dict, model, runner, version: str, deployment: str | None = None) -> Response:
+async def _create(
+    request: Request, body: dict, model, runner, version: str, deployment: str | None = None
+) -> Response:
     s = state(request)
     cancel_after = _cancel_after(request)
     wait = _prefer_wait(request)
@@ -183,7 +192,9 @@ async def list_predictions(request: Request) -> Response:
 
 def _list(request: Request, kind: str) -> dict:
     username = caller(request)
-    runs = [r for r in state(request).engine.runs.values() if r.kind == kind and r.account in (None, username)]
+    runs = [
+        r for r in state(request).engine.runs.values() if r.kind == kind and r.account in (None, username)
+    ]
     q = request.query_params
     try:
         after = parse_iso(q["created_after"]) if q.get("created_after") else None
@@ -192,11 +203,16 @@ def _list(request: Request, kind: str) -> dict:
         raise bad_request("created_after and created_before must be ISO 8601 date-times") from exc
     if q.get("source") == "web":
         runs = []
+
     def micros(ts: float) -> int:  # compare at the precision the timestamps are shown with
         return round(ts * 1_000_000)
 
-    runs = [r for r in runs if (after is None or micros(r.created_at) >= micros(after))
-            and (before is None or micros(r.created_at) < micros(before))]
+    runs = [
+        r
+        for r in runs
+        if (after is None or micros(r.created_at) >= micros(after))
+        and (before is None or micros(r.created_at) < micros(before))
+    ]
     runs.sort(key=lambda r: r.seq, reverse=True)
     return page(request, runs, RUNS_PAGE, key=lambda r: r.seq, render=lambda r: r.to_json())
 
@@ -271,7 +287,9 @@ async def create_training(request: Request) -> Response:
 
 
 def _default_training_plan() -> Plan:
-    events = [Event(at=float(i), logs=f"Training step {i}/10, loss={1.0 / (i + 1):.4f}\n") for i in range(1, 11)]
+    events = [
+        Event(at=float(i), logs=f"Training step {i}/10, loss={1.0 / (i + 1):.4f}\n") for i in range(1, 11)
+    ]
     weights = OutputFile(name="trained_model.tar", content_type="application/x-tar", data=b"\0" * 1024)
     return Plan(duration=12.0, events=events, output={"weights": weights})
 
@@ -279,8 +297,12 @@ def _default_training_plan() -> Plan:
 async def _push_when_trained(s, run, target, runner, base_version: dict, new_version: str) -> None:
     await run.done.wait()
     if run.status == "succeeded":
-        version = {"id": new_version, "created_at": iso(now()), "cog_version": base_version.get("cog_version"),
-                   "openapi_schema": base_version.get("openapi_schema")}
+        version = {
+            "id": new_version,
+            "created_at": iso(now()),
+            "cog_version": base_version.get("cog_version"),
+            "openapi_schema": base_version.get("openapi_schema"),
+        }
         s.registry.push_version(target, version, runner)
 
 

@@ -34,7 +34,11 @@ ROUTES = [
     Route("/v1/models/{owner}/{name}/versions", api_catalog.list_versions, methods=["GET"]),
     Route("/v1/models/{owner}/{name}/versions/{version_id}", api_catalog.get_version, methods=["GET"]),
     Route("/v1/models/{owner}/{name}/versions/{version_id}", api_catalog.delete_version, methods=["DELETE"]),
-    Route("/v1/models/{owner}/{name}/versions/{version_id}/trainings", api_runs.create_training, methods=["POST"]),
+    Route(
+        "/v1/models/{owner}/{name}/versions/{version_id}/trainings",
+        api_runs.create_training,
+        methods=["POST"],
+    ),
     Route("/v1/collections", api_catalog.list_collections, methods=["GET"]),
     Route("/v1/collections/{slug}", api_catalog.get_collection, methods=["GET"]),
     Route("/v1/predictions", api_runs.list_predictions, methods=["GET"]),
@@ -50,7 +54,9 @@ ROUTES = [
     Route("/v1/deployments/{owner}/{name}", api_catalog.get_deployment, methods=["GET"]),
     Route("/v1/deployments/{owner}/{name}", api_catalog.update_deployment, methods=["PATCH"]),
     Route("/v1/deployments/{owner}/{name}", api_catalog.delete_deployment, methods=["DELETE"]),
-    Route("/v1/deployments/{owner}/{name}/predictions", api_runs.create_deployment_prediction, methods=["POST"]),
+    Route(
+        "/v1/deployments/{owner}/{name}/predictions", api_runs.create_deployment_prediction, methods=["POST"]
+    ),
     Route("/v1/files", api_files.list_files, methods=["GET"]),
     Route("/v1/files", api_files.create_file, methods=["POST"]),
     Route("/v1/files/{id}", api_files.get_file, methods=["GET"]),

@@ -145,11 +145,13 @@ def _predictor(kind: str, model: dict) -> Predictor:
     if kind == "flux-schnell":
         return ImageGenerator(steps_per_second=5.0, load_seconds=0.25, default_steps=4)
     if kind == "sdxl":
-        return ImageGenerator(steps_per_second=2.5, load_seconds=1.5, default_steps=50, log_style="sdxl",
-                              max_pixels=2048 * 2048)
+        return ImageGenerator(
+            steps_per_second=2.5, load_seconds=1.5, default_steps=50, log_style="sdxl", max_pixels=2048 * 2048
+        )
     if kind == "flux-dev":  # 28 steps: about 4 s quantized (go_fast), 7 s in bf16
-        return ImageGenerator(steps_per_second=7.0, unquantized_steps_per_second=4.0, load_seconds=0.5,
-                              default_steps=28)
+        return ImageGenerator(
+            steps_per_second=7.0, unquantized_steps_per_second=4.0, load_seconds=0.5, default_steps=28
+        )
     if kind == "llama-3-8b":
         return LanguageModel(tokens_per_second=90.0)
     if kind == "llama-3-70b":  # Replicate's default example: 166 tokens at 41.7 tokens/s
@@ -177,7 +179,9 @@ def _read_catalog_file(path: Path) -> list[dict]:
     elif isinstance(document, dict) and "owner" in document:
         document = [document]
     if not isinstance(document, list):
-        raise ValueError(f"catalog file {path}: expected a JSON list of model objects or a page with 'results'")
+        raise ValueError(
+            f"catalog file {path}: expected a JSON list of model objects or a page with 'results'"
+        )
     for index, model in enumerate(document):
         _check_model(path, index, model)
     return document

@@ -23,8 +23,12 @@ class SandboxConfig:
     fault_slow: float = 0.0
     slow_seconds: float = 2.0  # wall seconds a "slow" fault holds a request
     webhook_retries: int = 3
-    allow_insecure_webhooks: bool = False  # accept and deliver http:// webhooks (Replicate takes https:// only)
-    accounts: dict[str, str] = field(default_factory=dict)  # token -> username; others derived (see accounts.py)
+    allow_insecure_webhooks: bool = (
+        False  # accept and deliver http:// webhooks (Replicate takes https:// only)
+    )
+    accounts: dict[str, str] = field(
+        default_factory=dict
+    )  # token -> username; others derived (see accounts.py)
 
     def wall(self, model_seconds: float) -> float:
         return max(0.0, model_seconds) * self.time_scale

@@ -40,7 +40,16 @@ async def get_events(request: Request) -> Response:
     run = state(request).engine.runs.get(request.path_params["id"])
     if run is None:
         return JSONResponse({"detail": "no such prediction in this sandbox"}, status_code=404)
-    events = [{"event": event, "data": data, "at": at}
-              for (event, data), at in zip(run.sse, run.published_at, strict=False)]
-    return JSONResponse({"id": run.id, "created_at": run.created_at, "started_at": run.started_at,
-                         "completed_at": run.completed_at, "events": events})
+    events = [
+        {"event": event, "data": data, "at": at}
+        for (event, data), at in zip(run.sse, run.published_at, strict=False)
+    ]
+    return JSONResponse(
+        {
+            "id": run.id,
+            "created_at": run.created_at,
+            "started_at": run.started_at,
+            "completed_at": run.completed_at,
+            "events": events,
+        }
+    )

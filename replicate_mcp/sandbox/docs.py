@@ -14,7 +14,9 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from .pages import root, state
 from .validation import resolve
 
-_DOCS = json.loads(resources.files(__package__).joinpath("data", "docs", "docs.json").read_text(encoding="utf-8"))
+_DOCS = json.loads(
+    resources.files(__package__).joinpath("data", "docs", "docs.json").read_text(encoding="utf-8")
+)
 MARKDOWN = "text/markdown; charset=utf-8"
 
 
@@ -35,9 +37,11 @@ async def page(request: Request) -> Response:
         return _not_found()
     if wants_markdown:
         return Response(found["markdown"], media_type=MARKDOWN)
-    return HTMLResponse(f"<html><head><title>{found['title']} - Replicate docs</title></head><body><main>"
-                        f"<h1>{found['title']}</h1><p>Send Accept: text/markdown for this page as Markdown.</p>"
-                        "</main></body></html>")
+    return HTMLResponse(
+        f"<html><head><title>{found['title']} - Replicate docs</title></head><body><main>"
+        f"<h1>{found['title']}</h1><p>Send Accept: text/markdown for this page as Markdown.</p>"
+        "</main></body></html>"
+    )
 
 
 async def model_llms(request: Request) -> Response:
@@ -47,7 +51,9 @@ async def model_llms(request: Request) -> Response:
     if entry is None:
         return _not_found()
     model = s.registry.model_json(entry)
-    return PlainTextResponse(_model_text(model, entry.readme, entry.official), media_type="text/plain; charset=utf-8")
+    return PlainTextResponse(
+        _model_text(model, entry.readme, entry.official), media_type="text/plain; charset=utf-8"
+    )
 
 
 def _model_text(model: dict, readme: str | None, official: bool) -> str:
@@ -55,13 +61,21 @@ def _model_text(model: dict, readme: str | None, official: bool) -> str:
     lines = [f"# {slug}", "", f"> {model.get('description') or ''}", ""]
     lines += ["## Run this model", ""]
     if official:
-        lines.append(f"`POST https://api.replicate.com/v1/models/{slug}/predictions` with `{{\"input\": {{...}}}}`.")
+        lines.append(
+            f'`POST https://api.replicate.com/v1/models/{slug}/predictions` with `{{"input": {{...}}}}`.'
+        )
     else:
         version = (model.get("latest_version") or {}).get("id", "")
-        lines.append(f"`POST https://api.replicate.com/v1/predictions` with `{{\"version\": \"{slug}:{version}\", "
-                     "\"input\": {...}}`.")
+        lines.append(
+            f'`POST https://api.replicate.com/v1/predictions` with `{{"version": "{slug}:{version}", '
+            '"input": {...}}`.'
+        )
     lines += ["", "## Input schema", ""]
-    schema = ((model.get("latest_version") or {}).get("openapi_schema") or {}).get("components", {}).get("schemas", {})
+    schema = (
+        ((model.get("latest_version") or {}).get("openapi_schema") or {})
+        .get("components", {})
+        .get("schemas", {})
+    )
     inputs = resolve(schema.get("Input") or {}, schema)
     required = set(inputs.get("required", []))
     props = sorted((inputs.get("properties") or {}).items(), key=lambda kv: kv[1].get("x-order", 1e9))

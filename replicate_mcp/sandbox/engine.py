@@ -138,7 +138,9 @@ class Engine:
             run.publish("done", "{}")
         run.done.set()
         self._webhook(run, "completed")
-        asyncio.get_running_loop().call_later(self.config.wall(self.config.data_retention), self._remove_data, run)
+        asyncio.get_running_loop().call_later(
+            self.config.wall(self.config.data_retention), self._remove_data, run
+        )
 
     def cancel(self, run: SandboxRun) -> SandboxRun:
         if not run.terminal:

@@ -24,10 +24,23 @@ CREATE_ROUTES = {
 }
 POLL_ROUTE = "GET /v1/predictions/{id}"
 FAULT_BODIES = {
-    "402": (402, {"title": "Insufficient credit", "detail": "You have insufficient credit to run this model. "
-                  "Go to https://replicate.com/account/billing#billing to purchase credit.", "status": 402}),
-    "500": (500, {"title": "Internal Server Error", "detail": "Something went wrong on our end.", "status": 500}),
-    "503": (503, {"title": "Service Unavailable", "detail": "The service is temporarily unavailable.", "status": 503}),
+    "402": (
+        402,
+        {
+            "title": "Insufficient credit",
+            "detail": "You have insufficient credit to run this model. "
+            "Go to https://replicate.com/account/billing#billing to purchase credit.",
+            "status": 402,
+        },
+    ),
+    "500": (
+        500,
+        {"title": "Internal Server Error", "detail": "Something went wrong on our end.", "status": 500},
+    ),
+    "503": (
+        503,
+        {"title": "Service Unavailable", "detail": "The service is temporarily unavailable.", "status": 503},
+    ),
 }
 
 
@@ -75,7 +88,9 @@ class Gate:
 
         if path.startswith("/v1/"):
             token = _token(scope)
-            bucket = "create" if route_key in CREATE_ROUTES else "poll" if route_key == POLL_ROUTE else "other"
+            bucket = (
+                "create" if route_key in CREATE_ROUTES else "poll" if route_key == POLL_ROUTE else "other"
+            )
             allowed, remaining, reset = self.state.limiter.hit(token or _client_host(scope), bucket)
             extra = {"ratelimit-remaining": str(remaining), "ratelimit-reset": str(reset)}
             if not allowed:
@@ -87,6 +102,7 @@ class Gate:
             send = _adding_headers(send, extra)
 
         if fault in ("drop_after", "500_after"):
+
             async def swallow(message: Message) -> None:
                 return None
 
@@ -143,7 +159,9 @@ def _adding_headers(send: Send, extra: dict[str, str]) -> Send:
     return wrapped
 
 
-async def _send_json(send: Send, status: int, body: dict, extra: dict[str, str], media: str = PROBLEM) -> None:
+async def _send_json(
+    send: Send, status: int, body: dict, extra: dict[str, str], media: str = PROBLEM
+) -> None:
     payload = json.dumps(body).encode()
     headers = [(b"content-type", media.encode()), (b"content-length", str(len(payload)).encode())]
     headers += [(k.encode(), v.encode()) for k, v in extra.items()]

@@ -58,6 +58,8 @@ def bad_request(detail: str, title: str = "Bad request") -> ApiError:
 
 
 def throttled(retry_after: int) -> ApiError:
-    err = ApiError(429, f"Request was throttled. Your rate limit resets in ~{retry_after}s.", retry_after=retry_after)
+    err = ApiError(
+        429, f"Request was throttled. Your rate limit resets in ~{retry_after}s.", retry_after=retry_after
+    )
     err.headers["Retry-After"] = str(retry_after)
     return err

@@ -21,8 +21,13 @@ def root(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def page(request: Request, items: Sequence[Any], size: int, key: Callable[[Any], Any] | None = None,
-         render: Callable[[Any], Any] = lambda item: item) -> dict:
+def page(
+    request: Request,
+    items: Sequence[Any],
+    size: int,
+    key: Callable[[Any], Any] | None = None,
+    render: Callable[[Any], Any] = lambda item: item,
+) -> dict:
     """One cursor page of `items` (already in order); `next` is an absolute URL with an opaque cursor."""
     keys = [key(item) if key else index for index, item in enumerate(items)]
     start = 0

@@ -37,7 +37,9 @@ class SandboxRun:
     data_removed: bool = False
     metrics: dict = field(default_factory=dict)
     sse: list[tuple[str, str]] = field(default_factory=list)  # (event, data) in order
-    published_at: list[float] = field(default_factory=list)  # wall clock of each sse entry, kept for /_sandbox
+    published_at: list[float] = field(
+        default_factory=list
+    )  # wall clock of each sse entry, kept for /_sandbox
     done: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task | None = None
     _pulse: asyncio.Event = field(default_factory=asyncio.Event)

@@ -43,7 +43,9 @@ class Registry:
         self.catalog = catalog
         self.created: dict[str, CreatedModel] = {}
         self.deleted: set[str] = set()
-        self.extra_versions: dict[str, list[dict]] = {}  # model key -> versions pushed by trainings, newest first
+        self.extra_versions: dict[
+            str, list[dict]
+        ] = {}  # model key -> versions pushed by trainings, newest first
         self.trained: dict[str, ModelEntry] = {}  # version id -> entry whose predictor runs it
         self.model_patches: dict[str, dict] = {}
         self.deployments: dict[str, dict] = {}
@@ -59,8 +61,11 @@ class Registry:
 
     def visible(self, entry: ModelEntry | CreatedModel, username: str) -> bool:
         """Catalog and public models are everyone's; a private model is its creator's alone."""
-        return not isinstance(entry, CreatedModel) or entry.account in (None, username) \
+        return (
+            not isinstance(entry, CreatedModel)
+            or entry.account in (None, username)
             or entry.model.get("visibility") != "private"
+        )
 
     def all_entries(self) -> list[ModelEntry | CreatedModel]:
         entries = [e for k, e in self.catalog.models.items() if k not in self.deleted]
@@ -116,7 +121,11 @@ class Registry:
 
     def update_model(self, entry: ModelEntry | CreatedModel, body: dict) -> dict:
         key = f"{entry.owner}/{entry.name}"
-        fields = {k: v for k, v in body.items() if k in ("description", "github_url", "license_url", "paper_url", "weights_url")}
+        fields = {
+            k: v
+            for k, v in body.items()
+            if k in ("description", "github_url", "license_url", "paper_url", "weights_url")
+        }
         self.model_patches.setdefault(key, {}).update(fields)
         if "readme" in body and isinstance(entry, CreatedModel):
             entry.readme = body["readme"]
@@ -127,7 +136,9 @@ class Registry:
         self.created.pop(key, None)
         self.deleted.add(key)
 
-    def push_version(self, destination: ModelEntry | CreatedModel, version: dict, runs_with: ModelEntry) -> None:
+    def push_version(
+        self, destination: ModelEntry | CreatedModel, version: dict, runs_with: ModelEntry
+    ) -> None:
         key = f"{destination.owner}/{destination.name}"
         self.extra_versions.setdefault(key, []).insert(0, version)
         self.trained[version["id"]] = runs_with
@@ -144,8 +155,14 @@ class Registry:
         if entry is not None and entry.versions and f"{owner}/{name}" not in self.deployments:
             self.create_deployment(
                 owner,
-                {"name": name, "model": model_key, "version": entry.versions[0]["id"], "hardware": "cpu",
-                 "min_instances": 0, "max_instances": 1},
+                {
+                    "name": name,
+                    "model": model_key,
+                    "version": entry.versions[0]["id"],
+                    "hardware": "cpu",
+                    "min_instances": 0,
+                    "max_instances": 1,
+                },
             )
 
     def create_deployment(self, owner: str, body: dict) -> dict:

@@ -16,10 +16,21 @@ from .state import SandboxState
 log = logging.getLogger(__name__)
 
 
-def _uvicorn_config(config: SandboxConfig, host: str, port: int, log_level: str = "warning") -> tuple[uvicorn.Config, SandboxState]:
+def _uvicorn_config(
+    config: SandboxConfig, host: str, port: int, log_level: str = "warning"
+) -> tuple[uvicorn.Config, SandboxState]:
     app = create_app(config)
-    uv = uvicorn.Config(app, host=host, port=port or 0, http="h11", ws="none", lifespan="on", log_level=log_level,
-                        access_log=False, timeout_graceful_shutdown=1)
+    uv = uvicorn.Config(
+        app,
+        host=host,
+        port=port or 0,
+        http="h11",
+        ws="none",
+        lifespan="on",
+        log_level=log_level,
+        access_log=False,
+        timeout_graceful_shutdown=1,
+    )
     return uv, app.state.sandbox
 
 
@@ -36,7 +47,9 @@ def _listening_socket(host: str, port: int) -> socket.socket:
 class RunningSandbox:
     """A sandbox server on its own thread and event loop; a context manager; stop() is idempotent."""
 
-    def __init__(self, config: SandboxConfig | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, config: SandboxConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self.config = config or SandboxConfig()
         self._sock = _listening_socket(host, port)
         bound_port = self._sock.getsockname()[1]
@@ -81,13 +94,16 @@ class RunningSandbox:
         self.stop()
 
 
-def start_sandbox(config: SandboxConfig | None = None, *, host: str = "127.0.0.1", port: int = 0) -> RunningSandbox:
+def start_sandbox(
+    config: SandboxConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
+) -> RunningSandbox:
     """Start a sandbox in this process (a daemon thread) and return once it accepts connections."""
     return RunningSandbox(config, host=host, port=port).start()
 
 
-def serve(config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 8787,
-          log_level: str = "info") -> None:
+def serve(
+    config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 8787, log_level: str = "info"
+) -> None:
     """Run a sandbox in the foreground until interrupted (the `replicate-mcp sandbox` command)."""
     uv, _ = _uvicorn_config(config or SandboxConfig(), host, port, log_level=log_level)
     sock = _listening_socket(host, port)

@@ -16,7 +16,9 @@ def format_event(event: str, data: str, event_id: str) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-async def sse_events(run: SandboxRun, config: SandboxConfig, last_event_id: str | None = None) -> AsyncIterator[str]:
+async def sse_events(
+    run: SandboxRun, config: SandboxConfig, last_event_id: str | None = None
+) -> AsyncIterator[str]:
     """`: hi`, then every event of the run (replayed from the start, or after Last-Event-ID), until `done`."""
     yield ": hi\n\n"
     index = _resume_index(run, last_event_id)

@@ -160,7 +160,9 @@ def check_value(value: Any, schema: dict) -> Any:
 
 
 def _ordered_properties(schema: dict, components: dict) -> list[tuple[str, dict]]:
-    properties = [(name, resolve(prop, components)) for name, prop in (schema.get("properties") or {}).items()]
+    properties = [
+        (name, resolve(prop, components)) for name, prop in (schema.get("properties") or {}).items()
+    ]
     return sorted(properties, key=lambda item: item[1].get("x-order", math.inf))
 
 
@@ -173,7 +175,13 @@ def validate_input(
         raise ValueError(f"schema has no components.schemas.{schema_name}")
     schema = resolve(components[schema_name], components)
     if not isinstance(input, dict):
-        return {}, [{"type": "invalid_type", "field": "input", "description": _wrong_type("object", input).description}]
+        return {}, [
+            {
+                "type": "invalid_type",
+                "field": "input",
+                "description": _wrong_type("object", input).description,
+            }
+        ]
 
     properties = _ordered_properties(schema, components)
     known = {name for name, _ in properties}
@@ -184,11 +192,13 @@ def validate_input(
             errors.append({"type": "required", "field": "input", "description": f"{name} is required"})
     for name in input:
         if name not in known and schema.get("additionalProperties") is not True:
-            errors.append({
-                "type": "additional_property_not_allowed",
-                "field": "input",
-                "description": f"Additional property {name} is not allowed",
-            })
+            errors.append(
+                {
+                    "type": "additional_property_not_allowed",
+                    "field": "input",
+                    "description": f"Additional property {name} is not allowed",
+                }
+            )
 
     normalized: dict = {}
     for name, prop in properties:
@@ -200,5 +210,7 @@ def validate_input(
         try:
             normalized[name] = check_value(value, prop)
         except _Invalid as problem:
-            errors.append({"type": problem.kind, "field": f"input.{name}", "description": problem.description})
+            errors.append(
+                {"type": problem.kind, "field": f"input.{name}", "description": problem.description}
+            )
     return normalized, errors

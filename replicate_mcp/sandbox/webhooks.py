@@ -28,7 +28,9 @@ ALL_EVENTS = ("start", "output", "logs", "completed")
 THROTTLE_MODEL_SECONDS = 0.5
 
 
-INSECURE_HINT = "start the sandbox with --allow-insecure-webhooks (SandboxConfig(allow_insecure_webhooks=True))"
+INSECURE_HINT = (
+    "start the sandbox with --allow-insecure-webhooks (SandboxConfig(allow_insecure_webhooks=True))"
+)
 
 
 def webhook_url_problem(url: object, *, allow_insecure: bool) -> str | None:
@@ -64,8 +66,15 @@ class _Channel:
 
 
 class WebhookSender:
-    def __init__(self, secret: str, *, wall: Callable[[float], float], retries: int, rng: random.Random,
-                 allow_insecure: bool = False) -> None:
+    def __init__(
+        self,
+        secret: str,
+        *,
+        wall: Callable[[float], float],
+        retries: int,
+        rng: random.Random,
+        allow_insecure: bool = False,
+    ) -> None:
         self.secret = secret
         self.allow_insecure = allow_insecure
         self.wall = wall
@@ -75,7 +84,9 @@ class WebhookSender:
         self._client: httpx2.AsyncClient | None = None
         self._channels: dict[str, _Channel] = {}
 
-    def notify(self, key: str, url: str, events: list[str], event: str, snapshot: Callable[[], dict[str, Any]]) -> None:
+    def notify(
+        self, key: str, url: str, events: list[str], event: str, snapshot: Callable[[], dict[str, Any]]
+    ) -> None:
         """Called by the engine on start/output/logs/completed; `snapshot` renders the object at send time."""
         if event not in events:
             return
@@ -93,6 +104,7 @@ class WebhookSender:
                 channel.last_progress = loop.time()
                 channel.queue.put_nowait((event, _compact(snapshot())))
             elif channel.pending is None:
+
                 def fire() -> None:
                     channel.pending = None
                     channel.last_progress = loop.time()

@@ -15,13 +15,36 @@ from .extract import json_type, non_null_branch, value_types
 
 # keywords whose meaning `FieldCheck.accepts` reproduces exactly (format is an annotation in draft 2020-12)
 _FAST_KEYWORDS = {
-    "type", "enum", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "default", "title",
-    "description", "format", "readOnly", "writeOnly", "deprecated", "examples", "example", "$comment",
+    "type",
+    "enum",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "default",
+    "title",
+    "description",
+    "format",
+    "readOnly",
+    "writeOnly",
+    "deprecated",
+    "examples",
+    "example",
+    "$comment",
 }
 _SCALARS = {"string", "integer", "number", "boolean"}
-_LAX: dict[str, TypeAdapter[Any]] = {"integer": TypeAdapter(int), "number": TypeAdapter(float), "boolean": TypeAdapter(bool)}
+_LAX: dict[str, TypeAdapter[Any]] = {
+    "integer": TypeAdapter(int),
+    "number": TypeAdapter(float),
+    "boolean": TypeAdapter(bool),
+}
 # exact Python types per JSON type (type(True) is bool, so booleans never pass as numbers here)
-_PY_TYPES: dict[str, set[type]] = {"string": {str}, "integer": {int}, "number": {int, float}, "boolean": {bool}}
+_PY_TYPES: dict[str, set[type]] = {
+    "string": {str},
+    "integer": {int},
+    "number": {int, float},
+    "boolean": {bool},
+}
 
 
 def _type_ok(value: Any, kind: str) -> bool:
@@ -180,7 +203,9 @@ def _coerce_scalar(value: Any, kind: str) -> Any:
         return value  # JSON Schema and Replicate refuse true for a number: no silent 1
     if kind == "integer" and isinstance(value, float) and value.is_integer():
         return int(value)
-    adapters = [_LAX["integer"], _LAX["number"]] if kind == "number" and isinstance(value, str) else [_LAX[kind]]
+    adapters = (
+        [_LAX["integer"], _LAX["number"]] if kind == "number" and isinstance(value, str) else [_LAX[kind]]
+    )
     for adapter in adapters:
         try:
             coerced = adapter.validate_python(value)

@@ -82,7 +82,11 @@ def _make_nullable(node: dict) -> dict:
     elif isinstance(kind, list) and "null" not in kind:
         node["type"] = [*kind, "null"]
     elif kind is None:
-        annotations = {k: node.pop(k) for k in list(node) if k in ("default", "description", "title") or k.startswith("x-")}
+        annotations = {
+            k: node.pop(k)
+            for k in list(node)
+            if k in ("default", "description", "title") or k.startswith("x-")
+        }
         return {"anyOf": [node, _NULL], **annotations}
     if "enum" in node and None not in node["enum"]:
         node["enum"] = [*node["enum"], None]
@@ -158,7 +162,11 @@ def output_kind(output: dict) -> str:
         iterator = output.get("x-cog-array-type") == "iterator"
         if is_file_schema(items):
             return "file_stream" if iterator else "files"
-        if value_types(items)[0] == ["string"] and iterator and output.get("x-cog-array-display") == "concatenate":
+        if (
+            value_types(items)[0] == ["string"]
+            and iterator
+            and output.get("x-cog-array-display") == "concatenate"
+        ):
             return "text_stream"
         return "json"
     if types == ["object"]:

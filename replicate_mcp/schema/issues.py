@@ -34,7 +34,9 @@ def schema_issues(schema: ModelSchema, instance: dict) -> list[ValidationIssue]:
             if issue.field not in best or rank < best[issue.field][0]:
                 best[issue.field] = (rank, issue)
     position = {f.name: i for i, f in enumerate(schema.fields)}
-    issues = [issue for _, issue in sorted(best.values(), key=lambda r: position.get(r[1].field.split("[")[0], 1e9))]
+    issues = [
+        issue for _, issue in sorted(best.values(), key=lambda r: position.get(r[1].field.split("[")[0], 1e9))
+    ]
     return _list_names_once(issues)
 
 
@@ -63,7 +65,9 @@ def unknown_input(name: str, known: list[str]) -> ValidationIssue:
 def _issues(schema: ModelSchema, error: SchemaError) -> list[tuple[int, ValidationIssue]]:
     kind, instance = _kind(error), cast(Any, error.instance)
     if kind == "required" and not error.path:
-        return [(0, _missing(schema, name)) for name in cast(list, error.validator_value) if name not in instance]
+        return [
+            (0, _missing(schema, name)) for name in cast(list, error.validator_value) if name not in instance
+        ]
     if kind == "additionalProperties" and not error.path:
         known = [f.name for f in schema.fields]
         return [(0, unknown_input(name, known)) for name in instance if name not in known]
@@ -97,8 +101,9 @@ def _value_issue(field: str, error: SchemaError) -> ValidationIssue:
         suggestion = _type_fix(value, sub)
         fix = f"; did you mean {show(suggestion)}?" if suggestion is not None else ""
         message = f"`{field}`: expected {_expected(sub)}, got {show(value)} ({json_type(value)}){fix}"
-        return ValidationIssue(field=field, message=message, allowed=sub.get("enum") or _expected(sub),
-                               suggestion=suggestion)
+        return ValidationIssue(
+            field=field, message=message, allowed=sub.get("enum") or _expected(sub), suggestion=suggestion
+        )
     if kind == "enum":
         allowed = [a for a in cast(list, error.validator_value) if a is not None]
         suggestion = nearest_enum_value(value, allowed)
@@ -112,8 +117,12 @@ def _value_issue(field: str, error: SchemaError) -> ValidationIssue:
 
 def _range_issue(field: str, value: Any, sub: dict, kind: str) -> ValidationIssue:
     bound = _num(sub[kind])
-    where = {"minimum": f"below the minimum {bound}", "maximum": f"above the maximum {bound}",
-             "exclusiveMinimum": f"not greater than {bound}", "exclusiveMaximum": f"not less than {bound}"}[kind]
+    where = {
+        "minimum": f"below the minimum {bound}",
+        "maximum": f"above the maximum {bound}",
+        "exclusiveMinimum": f"not greater than {bound}",
+        "exclusiveMaximum": f"not less than {bound}",
+    }[kind]
     allowed = _range(sub)
     suggestion = None
     if kind in ("minimum", "maximum"):
@@ -144,7 +153,9 @@ def _expected(prop: dict) -> str:
     if types == ["string"] and is_file_schema(prop):
         return _FILE_HINT
     if types == ["array"] and isinstance(prop.get("items"), dict):
-        item = "file" if is_file_schema(prop["items"]) else " or ".join(value_types(prop["items"])[0]) or "any"
+        item = (
+            "file" if is_file_schema(prop["items"]) else " or ".join(value_types(prop["items"])[0]) or "any"
+        )
         return f"array of {item}"
     text = " or ".join(types) or "any value"
     bounds = _range(prop)

@@ -47,7 +47,9 @@ class InputField(BaseModel):
 
 @dataclass(frozen=True, eq=False)
 class ModelSchema:
-    input_schema: dict  # Input, refs resolved, draft 2020-12, additionalProperties false (Replicate refuses extras)
+    input_schema: (
+        dict  # Input, refs resolved, draft 2020-12, additionalProperties false (Replicate refuses extras)
+    )
     output_schema: dict
     fields: list[InputField]  # required first, then x-order
     required: list[str]
@@ -87,8 +89,12 @@ def load_schema(openapi_schema: dict, version_id: str | None = None) -> ModelSch
     training = None
     if (training_input := resolved_component(doc, "TrainingInput")) is not None:
         training = _build(training_input, resolved_component(doc, "TrainingOutput") or {}, version_id, None)
-    schema = _build(resolved_component(doc, "Input") or _EMPTY_INPUT, resolved_component(doc, "Output") or {},
-                    version_id, training)
+    schema = _build(
+        resolved_component(doc, "Input") or _EMPTY_INPUT,
+        resolved_component(doc, "Output") or {},
+        version_id,
+        training,
+    )
     if version_id is not None:
         with _cache_lock:
             _cache[version_id] = schema
@@ -102,14 +108,25 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-def _build(input_schema: dict, output_schema: dict, version_id: str | None, training: ModelSchema | None) -> ModelSchema:
+def _build(
+    input_schema: dict, output_schema: dict, version_id: str | None, training: ModelSchema | None
+) -> ModelSchema:
     input_schema = {**input_schema, "additionalProperties": False}
     properties: dict = input_schema.get("properties") or {}
     required = [name for name in input_schema.get("required") or [] if name in properties]
-    fields = sorted((_field(name, prop, name in required) for name, prop in properties.items()),
-                    key=lambda f: (not f.required, f.order if f.order is not None else math.inf))
+    fields = sorted(
+        (_field(name, prop, name in required) for name, prop in properties.items()),
+        key=lambda f: (not f.required, f.order if f.order is not None else math.inf),
+    )
     checks = {name: FieldCheck.compile(name, prop) for name, prop in properties.items()}
-    top_keys = set(input_schema) - {"type", "title", "description", "properties", "required", "additionalProperties"}
+    top_keys = set(input_schema) - {
+        "type",
+        "title",
+        "description",
+        "properties",
+        "required",
+        "additionalProperties",
+    }
     return ModelSchema(
         input_schema=input_schema,
         output_schema=output_schema,

@@ -73,7 +73,11 @@ def _bounds(field: InputField) -> str | None:
 def _literal(value: Any, quote_all: bool = False) -> str:
     """Enum values bare (1:1, webp) unless they hold spaces or | or would read as numbers: JSON-quoted then."""
     if not isinstance(value, str):
-        return str(_num(value)) if isinstance(value, int | float) and not isinstance(value, bool) else json.dumps(value)
+        return (
+            str(_num(value))
+            if isinstance(value, int | float) and not isinstance(value, bool)
+            else json.dumps(value)
+        )
     bare = value and not any(c.isspace() or c in '|"' for c in value) and not _looks_like_number(value)
     return json.dumps(value, ensure_ascii=False) if quote_all or not bare else value
 
@@ -95,8 +99,10 @@ def _output(schema: ModelSchema) -> str:
     if kind == "object":
         props = schema.output_schema.get("properties") or {}
         required = set(schema.output_schema.get("required") or [])
-        keys = [name + ("" if name in required else "?") + (" (file)" if prop.get("format") == "uri" else "")
-                for name, prop in props.items()]
+        keys = [
+            name + ("" if name in required else "?") + (" (file)" if prop.get("format") == "uri" else "")
+            for name, prop in props.items()
+        ]
         return "object" + (f" with {', '.join(keys)}" if keys else "")
     text = _OUTPUT.get(kind, kind)
     media = _media(schema)

@@ -61,12 +61,19 @@ def _as_object(input: Any, coercions: list[str]) -> dict | ValidationIssue:
         try:
             parsed = json.loads(input) if input.strip() else {}
         except json.JSONDecodeError as exc:
-            return ValidationIssue(field="input", message=f"`input` is a string that is not valid JSON ({exc.msg} "
-                                   f"at position {exc.pos}); pass an object of input names to values")
+            return ValidationIssue(
+                field="input",
+                message=f"`input` is a string that is not valid JSON ({exc.msg} "
+                f"at position {exc.pos}); pass an object of input names to values",
+            )
         if isinstance(parsed, dict):
             coercions.append("input: JSON string → object")
             input = parsed
     if not isinstance(input, dict):
-        return ValidationIssue(field="input", message=f"`input` must be an object of input names to values, "
-                               f"got {show(input)} ({json_type(input)})", allowed="object")
+        return ValidationIssue(
+            field="input",
+            message=f"`input` must be an object of input names to values, "
+            f"got {show(input)} ({json_type(input)})",
+            allowed="object",
+        )
     return input

@@ -77,9 +77,13 @@ class ReplicateMCPServer(MCPServer):
         # low-level server, as MCPServer's own completion() does (an Extension would advertise a capability).
         self.updates = PredictionUpdates(self._subscriptions)
         lowlevel = self._lowlevel_server
-        lowlevel.add_request_handler("subscriptions/listen", SubscriptionsListenRequestParams, self.updates.listen)
+        lowlevel.add_request_handler(
+            "subscriptions/listen", SubscriptionsListenRequestParams, self.updates.listen
+        )
         lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, self.updates.subscribe)
-        lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, self.updates.unsubscribe)
+        lowlevel.add_request_handler(
+            "resources/unsubscribe", UnsubscribeRequestParams, self.updates.unsubscribe
+        )
 
     async def list_resources(self) -> list[Resource]:
         static = await super().list_resources()
@@ -104,7 +108,9 @@ class ReplicateMCPServer(MCPServer):
         return await super().read_resource(uri, context)
 
 
-def create_server(settings: Settings, *, base_url: str | None = None, tasks: PredictionTasks | None = None) -> MCPServer:
+def create_server(
+    settings: Settings, *, base_url: str | None = None, tasks: PredictionTasks | None = None
+) -> MCPServer:
     """`base_url` points the server at a given API (tests use a running sandbox); `tasks` which tools run as MCP Tasks."""
 
     @asynccontextmanager
@@ -148,7 +154,9 @@ def _request_state(settings: Settings) -> RequestStateSecurity | None:
     of them; one process alone keeps the SDK's own key."""
     if settings.state_key is None:
         return None
-    key = hashlib.sha256(b"replicate-mcp request state:" + settings.state_key.get_secret_value().encode()).digest()
+    key = hashlib.sha256(
+        b"replicate-mcp request state:" + settings.state_key.get_secret_value().encode()
+    ).digest()
     return RequestStateSecurity(keys=[key])
 
 
@@ -207,14 +215,15 @@ def _register_resources(server: MCPServer) -> None:
         return WORKFLOW_PROMPT.format(task=task) + chosen
 
 
-
 def http_app(server: MCPServer, settings: Settings):
     """The streamable-HTTP ASGI app: explicit Host/Origin allow-lists, the --auth mode or the shared bearer token;
     operations endpoints (/healthz, /readyz, /mcp/server-card) and webhooks beside it, outside the credential check."""
     problem = settings.auth_problem() or settings.exposure_problem()
     if problem:
         raise ConfigError(problem)
-    app: ASGIApp = server.streamable_http_app(transport_security=transport_security(settings), json_response=False)
+    app: ASGIApp = server.streamable_http_app(
+        transport_security=transport_security(settings), json_response=False
+    )
     if settings.auth != "none":
         app = explain_unauthorized(app, settings.auth)
     elif settings.http_token is not None:
@@ -223,7 +232,8 @@ def http_app(server: MCPServer, settings: Settings):
         log.warning(
             "replicate-mcp: --allow-unauthenticated: http://%s:%d/mcp answers ANYONE who can reach it, with no "
             "token; they can run models billed to this account. Set REPLICATE_MCP_HTTP_TOKEN to stop this.",
-            settings.host, settings.port,
+            settings.host,
+            settings.port,
         )
     if settings.webhook_url is not None and isinstance(server, ReplicateMCPServer):
         app = _with_webhooks(app, server, settings)

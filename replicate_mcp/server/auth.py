@@ -53,7 +53,9 @@ JWKS_LIFESPAN = 300  # seconds PyJWKClient keeps the key set before fetching it 
 @dataclass(frozen=True)
 class Principal:
     tenant: str  # account username (token mode) or the JWT sub (oauth mode); "local" otherwise
-    replicate_token: SecretStr | None  # the caller's own Replicate token in token mode; None = use the server's
+    replicate_token: (
+        SecretStr | None
+    )  # the caller's own Replicate token in token mode; None = use the server's
 
 
 def current_principal() -> Principal:
@@ -87,7 +89,9 @@ class ReplicateTokenVerifier(TokenVerifier):
     def __init__(self, api_base: str | Callable[[], str], ttl: float = 300.0) -> None:
         self._api_base = api_base
         self.ttl = ttl
-        self._known: dict[str, tuple[float, str | None]] = {}  # sha256 -> (expires on the monotonic clock, username)
+        self._known: dict[
+            str, tuple[float, str | None]
+        ] = {}  # sha256 -> (expires on the monotonic clock, username)
         self._checking: dict[str, asyncio.Future[str | None]] = {}
 
     async def verify_token(self, token: str) -> AccessToken | None:
@@ -114,7 +118,9 @@ class ReplicateTokenVerifier(TokenVerifier):
                 del self._checking[key]
         if username is None:
             return None
-        return ReplicateAccountToken(token=token, client_id=username, scopes=[], subject=username, username=username)
+        return ReplicateAccountToken(
+            token=token, client_id=username, scopes=[], subject=username, username=username
+        )
 
     async def _account(self, token: str, key: str) -> str | None:
         try:
@@ -200,8 +206,10 @@ async def discover_jwks_url(issuer: str) -> str:
     base = issuer.rstrip("/")
     scheme, _, rest = base.partition("://")
     host, _, path = rest.partition("/")
-    candidates = [f"{scheme}://{host}/.well-known/oauth-authorization-server{'/' + path if path else ''}",
-                  f"{base}/.well-known/openid-configuration"]
+    candidates = [
+        f"{scheme}://{host}/.well-known/oauth-authorization-server{'/' + path if path else ''}",
+        f"{base}/.well-known/openid-configuration",
+    ]
     async with httpx2.AsyncClient(timeout=10) as http:
         for url in candidates:
             try:
@@ -213,21 +221,29 @@ async def discover_jwks_url(issuer: str) -> str:
     raise ValueError(f"no jwks_uri in the metadata of {issuer}; pass --oauth-jwks-url")
 
 
-def auth_parts(settings: Settings, api_base: str | Callable[[], str]) -> tuple[TokenVerifier | None, AuthSettings | None]:
+def auth_parts(
+    settings: Settings, api_base: str | Callable[[], str]
+) -> tuple[TokenVerifier | None, AuthSettings | None]:
     """The verifier and AuthSettings for MCPServer(token_verifier=..., auth=...); (None, None) without --auth.
 
     `api_base` is the Replicate API the server itself uses (a callable when it is known only once running)."""
     if settings.auth == "replicate-token":
         verifier: TokenVerifier = ReplicateTokenVerifier(api_base, ttl=settings.auth_cache_ttl)
         # validated from the URLs as written: AnyHttpUrl(...) itself would add a trailing slash to a bare host
-        return verifier, AuthSettings.model_validate({"issuer_url": REPLICATE_ISSUER, "resource_server_url": None})
+        return verifier, AuthSettings.model_validate(
+            {"issuer_url": REPLICATE_ISSUER, "resource_server_url": None}
+        )
     if settings.auth == "oauth":
         assert settings.oauth_issuer and settings.oauth_audience  # config.auth_problem() refused otherwise
-        verifier = JWTVerifier(settings.oauth_issuer, settings.oauth_audience, jwks_url=settings.oauth_jwks_url)
-        return verifier, AuthSettings.model_validate({
-            "issuer_url": settings.oauth_issuer,
-            "resource_server_url": settings.resource_url,
-            "required_scopes": list(settings.oauth_scopes) or None,
-            "validate_token_resource": False,  # JWTVerifier checks `aud` itself
-        })
+        verifier = JWTVerifier(
+            settings.oauth_issuer, settings.oauth_audience, jwks_url=settings.oauth_jwks_url
+        )
+        return verifier, AuthSettings.model_validate(
+            {
+                "issuer_url": settings.oauth_issuer,
+                "resource_server_url": settings.resource_url,
+                "required_scopes": list(settings.oauth_scopes) or None,
+                "validate_token_resource": False,  # JWTVerifier checks `aud` itself
+            }
+        )
     return None, None

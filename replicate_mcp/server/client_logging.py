@@ -36,8 +36,8 @@ log = logging.getLogger(__name__)
 LOGGER = "replicate"
 LEVEL: LoggingLevel = "info"
 LEVELS: tuple[str, ...] = get_args(LoggingLevel)  # least severe first
-MAX_CHARS = 2_000      # one message; longer news keeps its newest lines
-MIN_GAP = 1.0          # seconds between two messages of one call (the last lines of a run are never held back)
+MAX_CHARS = 2_000  # one message; longer news keeps its newest lines
+MIN_GAP = 1.0  # seconds between two messages of one call (the last lines of a run are never held back)
 KEEP_PREDICTIONS = 256  # per connection: how far into each prediction's logs it has been sent
 
 
@@ -61,9 +61,13 @@ class ClientLogging:
         lowlevel.add_request_handler("logging/setLevel", SetLevelRequestParams, self._set_level)
         discover = lowlevel.get_request_handler("server/discover")
         if discover is not None:
-            lowlevel.add_request_handler("server/discover", discover.params_type, _without_logging(discover.handler))
+            lowlevel.add_request_handler(
+                "server/discover", discover.params_type, _without_logging(discover.handler)
+            )
 
-    async def _set_level(self, ctx: ServerRequestContext[Any, Any], params: SetLevelRequestParams) -> EmptyResult:
+    async def _set_level(
+        self, ctx: ServerRequestContext[Any, Any], params: SetLevelRequestParams
+    ) -> EmptyResult:
         listener = self._listeners.get(_connection(ctx))
         if listener is None:
             self._listeners[_connection(ctx)] = _Listener(params.level)
@@ -72,7 +76,11 @@ class ClientLogging:
         return EmptyResult()
 
     async def _around_call(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        if ctx.method != "tools/call" or ctx.request_id is None or ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+        if (
+            ctx.method != "tools/call"
+            or ctx.request_id is None
+            or ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
+        ):
             return await call_next(ctx)
         listener = self._listeners.get(_connection(ctx))
         if listener is None or LEVELS.index(listener.level) > LEVELS.index(LEVEL):
@@ -96,13 +104,17 @@ class _Forwarder:
         sent = self.listener.sent.get(prediction.id, 0)
         if sent > len(logs):  # the logs were cut or restarted
             sent = 0
-        end = len(logs) if prediction.is_terminal else logs.rfind("\n", sent) + 1  # whole lines only while running
+        end = (
+            len(logs) if prediction.is_terminal else logs.rfind("\n", sent) + 1
+        )  # whole lines only while running
         if end <= sent or (not prediction.is_terminal and anyio.current_time() - self.last_sent < MIN_GAP):
             return
         text = logs[sent:end].rstrip("\n")
         if len(text) > MAX_CHARS:
             kept = text[-MAX_CHARS:].partition("\n")[2] or text[-MAX_CHARS:]
-            text = f"[{len(text) - len(kept)} earlier characters left out: get_prediction has the logs]\n{kept}"
+            text = (
+                f"[{len(text) - len(kept)} earlier characters left out: get_prediction has the logs]\n{kept}"
+            )
         self.listener.sent[prediction.id] = end
         self.listener.sent.move_to_end(prediction.id)
         while len(self.listener.sent) > KEEP_PREDICTIONS:
@@ -110,8 +122,13 @@ class _Forwarder:
         self.last_sent = anyio.current_time()
         if not text.strip():
             return
-        message = LoggingMessageNotification(params=LoggingMessageNotificationParams(
-            level=LEVEL, logger=LOGGER, data={"prediction": prediction.id, "status": prediction.status, "logs": text}))
+        message = LoggingMessageNotification(
+            params=LoggingMessageNotificationParams(
+                level=LEVEL,
+                logger=LOGGER,
+                data={"prediction": prediction.id, "status": prediction.status, "logs": text},
+            )
+        )
         try:
             await self.ctx.session.send_notification(message, related_request_id=self.ctx.request_id)
         except Exception as exc:  # a client that went away must not fail the call

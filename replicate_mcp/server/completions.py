@@ -25,8 +25,8 @@ from replicate_mcp.server.services import Services
 
 log = logging.getLogger(__name__)
 
-MAX_VALUES = 100      # the spec's cap on one answer
-LEDGER_SCAN = 200     # recent ledger entries looked at
+MAX_VALUES = 100  # the spec's cap on one answer
+LEDGER_SCAN = 200  # recent ledger entries looked at
 SEARCH_LIMIT = 20
 SEARCH_SECONDS = 3.0  # completions are typed interactively: a slow search is dropped, not waited for
 MODEL_TEMPLATE = "replicate://models/{owner}/{name}"
@@ -50,17 +50,25 @@ async def _complete(ctx: ServerRequestContext[Any, Any], params: CompleteRequest
         values = [owner for owner in values if owner.lower().startswith(typed.lower())]
     elif ref.uri == MODEL_TEMPLATE and name == "name":
         owner = given.get("owner", "")
-        values = [slug.split("/")[1] for slug in await models(svc, f"{owner}/{typed}" if owner else typed)
-                  if not owner or slug.split("/")[0].lower() == owner.lower()]
+        values = [
+            slug.split("/")[1]
+            for slug in await models(svc, f"{owner}/{typed}" if owner else typed)
+            if not owner or slug.split("/")[0].lower() == owner.lower()
+        ]
         values = _unique(v for v in values if v.lower().startswith(typed.lower()))
     elif ref.uri in PREDICTION_TEMPLATES and name == "id":
         values = [e.id for e in svc.ledger.list(LEDGER_SCAN) if e.id.startswith(typed)]
     elif ref.uri == PREDICTION_TEMPLATES[1] and name == "n":
-        values = [str(f.index) for f in svc.ledger.files(given.get("id", "")) if str(f.index).startswith(typed)]
+        values = [
+            str(f.index) for f in svc.ledger.files(given.get("id", "")) if str(f.index).startswith(typed)
+        ]
     else:
         values = []
-    return CompleteResult(completion=Completion(values=values[:MAX_VALUES], total=len(values),
-                                                has_more=len(values) > MAX_VALUES))
+    return CompleteResult(
+        completion=Completion(
+            values=values[:MAX_VALUES], total=len(values), has_more=len(values) > MAX_VALUES
+        )
+    )
 
 
 async def models(svc: Services, typed: str) -> list[str]:

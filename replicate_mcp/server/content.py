@@ -122,11 +122,15 @@ async def _file_blocks(prediction_id: str, files: Iterable[Any], inline_images: 
     return images + blocks
 
 
-async def prediction_content(result: PredictionResult, files: Sequence[Any], *, inline_images: bool, limit: int) -> CallToolResult:
+async def prediction_content(
+    result: PredictionResult, files: Sequence[Any], *, inline_images: bool, limit: int
+) -> CallToolResult:
     return bounded_result(result, limit, await _file_blocks(result.id, files, inline_images))
 
 
-async def wait_content(result: BaseModel, files: Mapping[str, Sequence[Any]], *, inline_images: bool, limit: int) -> CallToolResult:
+async def wait_content(
+    result: BaseModel, files: Mapping[str, Sequence[Any]], *, inline_images: bool, limit: int
+) -> CallToolResult:
     extra: list[Any] = []
     for prediction_id, saved in files.items():
         extra.extend(await _file_blocks(prediction_id, saved, inline_images))

@@ -35,8 +35,12 @@ def spend(svc: Services) -> Spend:
     tenant = svc.tenant
     if tenant not in counters:
         shared = svc.base_ledger if svc.settings.state else None
-        counters[tenant] = Spend(max_per_run=svc.settings.max_cost_per_run, budget=svc.settings.budget,
-                                 shared=shared, account=tenant)
+        counters[tenant] = Spend(
+            max_per_run=svc.settings.max_cost_per_run,
+            budget=svc.settings.budget,
+            shared=shared,
+            account=tenant,
+        )
     return counters[tenant]
 
 
@@ -66,16 +70,18 @@ async def estimate(svc: Services, target: Target, input: dict[str, Any]) -> Esti
     except ReplicateError:
         pass
     hardware = await hardware_of(svc, target)
-    return price_table().before(model, official=target.official, input=input, example_seconds=seconds,
-                                hardware=hardware)
+    return price_table().before(
+        model, official=target.official, input=input, example_seconds=seconds, hardware=hardware
+    )
 
 
 def cost_after(prediction: Job, files: int) -> Estimate | None:
     """The approximate cost of a finished run, from its metrics and outputs."""
     if prediction.status != "succeeded" or not prediction.model:
         return None
-    return price_table().after(prediction.model, official=prediction.version == "hidden",
-                               metrics=prediction.metrics, outputs=files)
+    return price_table().after(
+        prediction.model, official=prediction.version == "hidden", metrics=prediction.metrics, outputs=files
+    )
 
 
 def unpriced(prediction: Job) -> str | None:
@@ -120,12 +126,16 @@ async def _ask(ctx: Context, what: str, total: Estimate | None) -> Elicit[CostCo
             f"Nothing was created: {what} has an estimated cost of {total.text}, above this server's "
             f"--confirm-above of {usd(limit)}, and this client cannot ask the user to confirm (it does not support "
             "MCP elicitation). Only the user can approve it: they can raise --confirm-above "
-            "(REPLICATE_MCP_CONFIRM_ABOVE) or use a client that asks; or choose a cheaper input.")
-    return Elicit(f"Start {what}? Estimated cost {total.text}; this server asks above {usd(limit)}.",
-                  CostConfirmation)
+            "(REPLICATE_MCP_CONFIRM_ABOVE) or use a client that asks; or choose a cheaper input."
+        )
+    return Elicit(
+        f"Start {what}? Estimated cost {total.text}; this server asks above {usd(limit)}.", CostConfirmation
+    )
 
 
-async def _checked(svc: Services, model: str, inputs: list[Any]) -> tuple[Target, list[dict[str, Any]]] | None:
+async def _checked(
+    svc: Services, model: str, inputs: list[Any]
+) -> tuple[Target, list[dict[str, Any]]] | None:
     """The target and valid inputs, or None: the tool itself reports an unknown model or an invalid input."""
     try:
         target = await svc.resolver.resolve(model)
@@ -175,12 +185,16 @@ def _total(estimates: list[Estimate]) -> Estimate | None:
 
 def require_approval(outcome: Any) -> None:
     """After the resolver: go on if nothing was asked or the user confirmed; otherwise create nothing."""
-    if isinstance(outcome, AcceptedElicitation) and (outcome.data is None or getattr(outcome.data, "confirm", False)):
+    if isinstance(outcome, AcceptedElicitation) and (
+        outcome.data is None or getattr(outcome.data, "confirm", False)
+    ):
         return
     action = getattr(outcome, "action", "decline")
     what = "declined" if action in ("decline", "accept") else "dismissed"
-    raise ToolError(f"The user {what} the cost confirmation, so nothing was created. Do not retry this run "
-                    "unless the user asks for it again.")
+    raise ToolError(
+        f"The user {what} the cost confirmation, so nothing was created. Do not retry this run "
+        "unless the user asks for it again."
+    )
 
 
 async def gate(svc: Services, target: Target, input: dict[str, Any], approval: Any) -> Estimate | None:

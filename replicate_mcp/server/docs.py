@@ -63,7 +63,7 @@ class DocPage:
 
 @dataclass
 class Docs:
-    base: str                                         # e.g. https://replicate.com
+    base: str  # e.g. https://replicate.com
     _cache: dict[str, tuple[float, str | None]] = field(default_factory=dict)
 
     async def fetch(self, url: str, *, markdown: bool = True) -> str | None:
@@ -73,13 +73,19 @@ class Docs:
         cached = self._cache.get(url)
         if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]
-        headers = {"Accept": "text/markdown, text/plain;q=0.9" if markdown else "text/plain",
-                   "User-Agent": f"replicate-mcp/{__version__}"}
+        headers = {
+            "Accept": "text/markdown, text/plain;q=0.9" if markdown else "text/plain",
+            "User-Agent": f"replicate-mcp/{__version__}",
+        }
         async with httpx2.AsyncClient(timeout=FETCH_TIMEOUT, follow_redirects=False) as client:
             response = await client.get(url, headers=headers)
         text = None
         kind = response.headers.get("content-type", "")
-        if response.status_code == 200 and not kind.startswith("text/html") and len(response.content) <= MAX_DOC_BYTES:
+        if (
+            response.status_code == 200
+            and not kind.startswith("text/html")
+            and len(response.content) <= MAX_DOC_BYTES
+        ):
             text = response.text
         self._cache[url] = (time.monotonic(), text)
         return text
@@ -96,9 +102,22 @@ class Docs:
                 pages.append(DocPage(match["title"], url, (match["summary"] or "").strip()))
         return pages
 
-    async def search(self, question: str, *, pages: int = 2) -> tuple[list[tuple[DocPage, str]], list[DocPage]]:
+    async def search(
+        self, question: str, *, pages: int = 2
+    ) -> tuple[list[tuple[DocPage, str]], list[DocPage]]:
         """The best-matching pages with their Markdown, and the rest of the index (titles only)."""
-        words = set(WORD.findall(question.lower())) - {"the", "a", "an", "how", "do", "i", "to", "of", "is", "what"}
+        words = set(WORD.findall(question.lower())) - {
+            "the",
+            "a",
+            "an",
+            "how",
+            "do",
+            "i",
+            "to",
+            "of",
+            "is",
+            "what",
+        }
         index = await self.index()
         scored = sorted(index, key=lambda p: -_score(p, words))
         best = [p for p in scored[:pages] if _score(p, words) > 0]
@@ -128,7 +147,9 @@ def docs_of(svc: Any) -> Docs:
     """The process's docs reader (one cache per server), made on first use."""
     docs = getattr(svc, "_docs", None)
     if docs is None:
-        api = svc.client.base_url  # the API actually used: with --sandbox, the embedded sandbox serves the docs too
+        api = (
+            svc.client.base_url
+        )  # the API actually used: with --sandbox, the embedded sandbox serves the docs too
         local = svc.settings.docs_url is None and api != DEFAULT_BASE_URL
         docs = Docs(api.removesuffix("/v1") if local else svc.settings.docs_base)
         svc._docs = docs
@@ -138,5 +159,8 @@ def docs_of(svc: Any) -> Docs:
 def _score(page: DocPage, words: set[str]) -> float:
     title = set(WORD.findall(page.title.lower()))
     rest = set(WORD.findall(f"{page.url} {page.summary}".lower()))
-    return 3 * len(words & title) + len(words & rest) + sum(0.5 for w in words for t in title | rest
-                                                           if len(w) > 4 and t.startswith(w[:5]))
+    return (
+        3 * len(words & title)
+        + len(words & rest)
+        + sum(0.5 for w in words for t in title | rest if len(w) > 4 and t.startswith(w[:5]))
+    )

@@ -42,13 +42,18 @@ def explain(exc: BaseException) -> str:
     if isinstance(exc, AuthenticationError):
         return "Replicate rejected the API token (401). Check REPLICATE_API_TOKEN; it should start with r8_."
     if isinstance(exc, PaymentRequiredError):
-        return (f"Replicate says: {exc}. Nothing was run or billed. Add credit at "
-                "https://replicate.com/account/billing, then call again.")
+        return (
+            f"Replicate says: {exc}. Nothing was run or billed. Add credit at "
+            "https://replicate.com/account/billing, then call again."
+        )
     if isinstance(exc, NotFoundError):
         return f"Not found: {exc}. Check the owner/name or id; search_models finds models."
     if isinstance(exc, InputValidationError):
-        fields = "; ".join(f"{f.get('field', '?')}: {f.get('description', '')}" for f in exc.invalid_fields
-                           if isinstance(f, dict))
+        fields = "; ".join(
+            f"{f.get('field', '?')}: {f.get('description', '')}"
+            for f in exc.invalid_fields
+            if isinstance(f, dict)
+        )
         return f"Replicate refused the request: {fields or exc}. Nothing was run. Fix the fields named and call again."
     if isinstance(exc, RateLimitError):
         wait = f"in about {exc.retry_after:.0f}s" if exc.retry_after else "in a few seconds"
@@ -64,8 +69,10 @@ def explain(exc: BaseException) -> str:
     if isinstance(exc, TooManyRuns):
         return str(exc)
     if _is_store_error(exc):
-        return ("This server's shared state (Redis, --state) did not answer, so nothing was started or changed. "
-                "Try again in a minute; if it persists, tell whoever runs this server.")
+        return (
+            "This server's shared state (Redis, --state) did not answer, so nothing was started or changed. "
+            "Try again in a minute; if it persists, tell whoever runs this server."
+        )
     raise exc
 
 

@@ -62,8 +62,13 @@ def require_bearer(app: ASGIApp, token: str) -> ASGIApp:
 
     async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not _bearer_matches(scope, expected):
-            await send({"type": "http.response.start", "status": 401, "headers": [
-                (b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 401,
+                    "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")],
+                }
+            )
             await send({"type": "http.response.body", "body": UNAUTHORIZED})
             return
         await app(scope, receive, send)
@@ -73,16 +78,18 @@ def require_bearer(app: ASGIApp, token: str) -> ASGIApp:
 
 AUTH_HELP = {
     "replicate-token": "send your own Replicate API token as the header Authorization: Bearer r8_... (create one at "
-                       "https://replicate.com/account/api-tokens); a token Replicate refuses is refused here",
+    "https://replicate.com/account/api-tokens); a token Replicate refuses is refused here",
     "oauth": "sign in with your team's identity provider and send its access token as Authorization: Bearer "
-             "<token>; the WWW-Authenticate header's resource_metadata URL names the provider. Expired tokens and "
-             "tokens issued for another audience are refused",
+    "<token>; the WWW-Authenticate header's resource_metadata URL names the provider. Expired tokens and "
+    "tokens issued for another audience are refused",
 }
 
 
 def explain_unauthorized(app: ASGIApp, mode: str) -> ASGIApp:
     """The SDK's 401 for `--auth <mode>` with a body that says what to send; its WWW-Authenticate header is kept."""
-    body = json.dumps({"error": "invalid_token", "error_description": "no valid credential: " + AUTH_HELP[mode]}).encode()
+    body = json.dumps(
+        {"error": "invalid_token", "error_description": "no valid credential: " + AUTH_HELP[mode]}
+    ).encode()
 
     async def explained(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

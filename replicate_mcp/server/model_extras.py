@@ -14,8 +14,10 @@ from replicate_mcp.server.services import Services
 
 DOCS_CHARS = 6_000
 MAX_VERSIONS = 20
-COLD_BOOT = ("may cold-boot: a community model with no deployment starts on demand, so a run can spend seconds to "
-             "minutes 'starting' first (more when it has not run lately); expect the wait")
+COLD_BOOT = (
+    "may cold-boot: a community model with no deployment starts on demand, so a run can spend seconds to "
+    "minutes 'starting' first (more when it has not run lately); expect the wait"
+)
 
 
 def billing(target: Target, hardware: str | None = None) -> str:

@@ -37,12 +37,14 @@ CARD_TYPE = "application/mcp-server-card+json"
 CARD_SCHEMA = "https://static.modelcontextprotocol.io/schemas/v1/server-card.schema.json"
 SERVER_NAME = "io.github.replicate-mcp/replicate-mcp"  # as in manifests/server.json
 TITLE = "Replicate"
-DESCRIPTION = "Run Replicate models from any agent: schema-checked inputs, waits with progress, saved outputs."
+DESCRIPTION = (
+    "Run Replicate models from any agent: schema-checked inputs, waits with progress, saved outputs."
+)
 REPOSITORY = "https://github.com/replicate-mcp/replicate-mcp"
 AUTHORIZATION_HEADERS = {
     "replicate-token": "Bearer <your Replicate API token (r8_...)>: your runs use your own Replicate account",
     "oauth": "Bearer <an access token from the team's identity provider>: see the endpoint's "
-             "/.well-known/oauth-protected-resource metadata",
+    "/.well-known/oauth-protected-resource metadata",
     "shared": "Bearer <the server's shared token, REPLICATE_MCP_HTTP_TOKEN>",
 }
 
@@ -82,8 +84,10 @@ def standard_checks(services: Callable[[], Services | None]) -> list[ReadinessCh
             with tempfile.TemporaryFile(dir=svc.output_dir):
                 pass
         except OSError as exc:
-            return (f"the output folder {svc.output_dir} is not writable ({exc.strerror or exc}): fix its "
-                    "permissions or free disk space, or set --output-dir")
+            return (
+                f"the output folder {svc.output_dir} is not writable ({exc.strerror or exc}): fix its "
+                "permissions or free disk space, or set --output-dir"
+            )
         return None
 
     return [state_open, ledger, output_dir, object_store]
@@ -98,15 +102,22 @@ def server_card(settings: Settings) -> dict[str, Any]:
     }
     mode = settings.auth if settings.auth != "none" else "shared" if settings.http_token is not None else None
     if mode is not None:
-        remote["headers"] = [{
-            "name": "Authorization",
-            "description": AUTHORIZATION_HEADERS[mode],
-            "isRequired": True,
-            "isSecret": True,
-            "value": "Bearer {token}",
-            "variables": {"token": {"description": AUTHORIZATION_HEADERS[mode].split(": ")[0], "isRequired": True,
-                                    "isSecret": True}},
-        }]
+        remote["headers"] = [
+            {
+                "name": "Authorization",
+                "description": AUTHORIZATION_HEADERS[mode],
+                "isRequired": True,
+                "isSecret": True,
+                "value": "Bearer {token}",
+                "variables": {
+                    "token": {
+                        "description": AUTHORIZATION_HEADERS[mode].split(": ")[0],
+                        "isRequired": True,
+                        "isSecret": True,
+                    }
+                },
+            }
+        ]
     return {
         "$schema": CARD_SCHEMA,
         "name": SERVER_NAME,
@@ -119,8 +130,9 @@ def server_card(settings: Settings) -> dict[str, Any]:
     }
 
 
-def with_operations(app: ASGIApp, settings: Settings, readiness_checks: list[ReadinessCheck],
-                    mcp_path: str = "/mcp") -> ASGIApp:
+def with_operations(
+    app: ASGIApp, settings: Settings, readiness_checks: list[ReadinessCheck], mcp_path: str = "/mcp"
+) -> ASGIApp:
     """`app` with the operations endpoints answered before it (and before any credential check)."""
     card = json.dumps(server_card(settings), separators=(",", ":")).encode()
     card_path = mcp_path.rstrip("/") + CARD_SUFFIX
@@ -137,10 +149,17 @@ def with_operations(app: ASGIApp, settings: Settings, readiness_checks: list[Rea
         elif path == READY_PATH:
             problems = await _run_checks(readiness_checks)
             status = 503 if problems else 200
-            await _answer(send, status, {"status": "not ready" if problems else "ready", "problems": problems})
+            await _answer(
+                send, status, {"status": "not ready" if problems else "ready", "problems": problems}
+            )
         else:
-            await _send(send, 200, card, CARD_TYPE, [(b"access-control-allow-origin", b"*"),
-                                                     (b"cache-control", b"public, max-age=3600")])
+            await _send(
+                send,
+                200,
+                card,
+                CARD_TYPE,
+                [(b"access-control-allow-origin", b"*"), (b"cache-control", b"public, max-age=3600")],
+            )
 
     return route
 
@@ -158,11 +177,17 @@ async def _run_checks(checks: list[ReadinessCheck]) -> list[str]:
     return problems
 
 
-async def _answer(send: Send, status: int, body: dict[str, Any], extra: Sequence[tuple[bytes, bytes]] = ()) -> None:
-    await _send(send, status, json.dumps(body).encode(), "application/json", [(b"cache-control", b"no-store"), *extra])
+async def _answer(
+    send: Send, status: int, body: dict[str, Any], extra: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    await _send(
+        send, status, json.dumps(body).encode(), "application/json", [(b"cache-control", b"no-store"), *extra]
+    )
 
 
-async def _send(send: Send, status: int, body: bytes, media_type: str, extra: list[tuple[bytes, bytes]]) -> None:
+async def _send(
+    send: Send, status: int, body: bytes, media_type: str, extra: list[tuple[bytes, bytes]]
+) -> None:
     headers = [(b"content-type", media_type.encode()), (b"content-length", str(len(body)).encode()), *extra]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

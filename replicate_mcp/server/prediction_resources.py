@@ -74,11 +74,11 @@ log = logging.getLogger(__name__)
 PREDICTION_URI = "replicate://predictions/{id}"
 FILE_URI = "replicate://predictions/{id}/files/{n}"
 SUBSCRIBABLE = re.compile(r"^replicate://predictions/([A-Za-z0-9]{1,64})(/files/\d{1,6})?$")
-RECENT = 50               # predictions listed (their files come with them)
-COALESCE = 0.5            # seconds: a language model's output changes many times a second
-MAX_STREAMS = 1024        # open subscriptions/listen streams, as the SDK's own handler allows
-MAX_PER_SESSION = 256     # resources/subscribe URIs one 2025 session may hold
-MAX_TASKS = 256           # task ids one listen stream may follow
+RECENT = 50  # predictions listed (their files come with them)
+COALESCE = 0.5  # seconds: a language model's output changes many times a second
+MAX_STREAMS = 1024  # open subscriptions/listen streams, as the SDK's own handler allows
+MAX_PER_SESSION = 256  # resources/subscribe URIs one 2025 session may hold
+MAX_TASKS = 256  # task ids one listen stream may follow
 TASK_STATUS_INTERVAL = 1.0  # seconds between two status notifications of a working task, per stream
 TERMINAL_TASK = frozenset({"completed", "failed", "cancelled"})
 
@@ -92,16 +92,27 @@ def listed_resources(ledger: LedgerStore | TenantLedger) -> list[Resource]:
         if entry.kind != "prediction":
             continue
         changed = Annotations(last_modified=entry.updated_at)
-        resources.append(Resource(
-            uri=PREDICTION_URI.format(id=entry.id), name=f"prediction {entry.id}", title=f"{entry.model} ({entry.status})",
-            description=f"{entry.model}, {entry.status}, created {entry.created_at or entry.updated_at}; "
-                        f"{len(entry.files)} saved file(s)",
-            mime_type="application/json", annotations=changed,
-        ))
+        resources.append(
+            Resource(
+                uri=PREDICTION_URI.format(id=entry.id),
+                name=f"prediction {entry.id}",
+                title=f"{entry.model} ({entry.status})",
+                description=f"{entry.model}, {entry.status}, created {entry.created_at or entry.updated_at}; "
+                f"{len(entry.files)} saved file(s)",
+                mime_type="application/json",
+                annotations=changed,
+            )
+        )
         resources.extend(
-            Resource(uri=FILE_URI.format(id=entry.id, n=f.index), name=Path(f.path).name,
-                     title=f"{entry.model} output {f.index}", description=f"output file {f.index} of {entry.id}",
-                     mime_type=f.mime_type, size=f.size, annotations=changed)
+            Resource(
+                uri=FILE_URI.format(id=entry.id, n=f.index),
+                name=Path(f.path).name,
+                title=f"{entry.model} output {f.index}",
+                description=f"output file {f.index} of {entry.id}",
+                mime_type=f.mime_type,
+                size=f.size,
+                annotations=changed,
+            )
             for f in entry.files
         )
     return resources
@@ -136,6 +147,7 @@ async def follow(supervisor: Supervisor, entry: LedgerEntry, announce: Announce)
 
 def announcer(send: Callable[[str], Awaitable[Any]], uris: list[str]) -> Announce:
     """The prediction's URI on every change; a file's URI once, when the prediction is over (its file is saved)."""
+
     async def announce(final: bool) -> None:
         for uri in uris:
             if final or "/files/" not in uri:
@@ -156,8 +168,11 @@ def asked_tasks(notifications: SubscriptionFilter) -> list[str]:
     """The task ids a listen filter names in `tasksStatus` (an extension field, kept as an extra)."""
     asked = (notifications.model_extra or {}).get("tasksStatus") or []
     if not isinstance(asked, list) or not all(isinstance(t, str) for t in asked) or len(asked) > MAX_TASKS:
-        raise MCPError(INVALID_PARAMS, f"tasksStatus must be a list of at most {MAX_TASKS} task ids (as tools/call "
-                       "answered them in CreateTaskResult.taskId)")
+        raise MCPError(
+            INVALID_PARAMS,
+            f"tasksStatus must be a list of at most {MAX_TASKS} task ids (as tools/call "
+            "answered them in CreateTaskResult.taskId)",
+        )
     return list(dict.fromkeys(asked))
 
 
@@ -166,11 +181,15 @@ async def follow_task(svc: Services, task_id: str, send: Callable[[dict[str, Any
 
     A working task's news goes out at most once per TASK_STATUS_INTERVAL: after a pause the newest state is sent."""
     try:
-        tracked = svc.supervisor.known(task_id) or await svc.supervisor.refresh(task_id, kind=run_kind(svc, task_id))
+        tracked = svc.supervisor.known(task_id) or await svc.supervisor.refresh(
+            task_id, kind=run_kind(svc, task_id)
+        )
         last: tuple[str, Any] | None = None
         sent_at = -math.inf
         while True:
-            changed = tracked.changed  # taken first, so a change while the state is rendered wakes the next wait
+            changed = (
+                tracked.changed
+            )  # taken first, so a change while the state is rendered wakes the next wait
             state = await task_state(svc, tracked)
             shown = (state["status"], state.get("statusMessage"))
             if shown != last:
@@ -204,9 +223,12 @@ class _TaskAck:
         if isinstance(notification, SubscriptionsAcknowledgedNotification) and not self.acked.is_set():
             honored = notification.params.notifications.model_dump(by_alias=True, exclude_none=True)
             honored["tasksStatus"] = self.task_ids
-            params = notification.params.model_copy(update={"notifications": SubscriptionFilter.model_validate(honored)})
-            await self._session.send_notification(notification.model_copy(update={"params": params}),
-                                                  related_request_id)
+            params = notification.params.model_copy(
+                update={"notifications": SubscriptionFilter.model_validate(honored)}
+            )
+            await self._session.send_notification(
+                notification.model_copy(update={"params": params}), related_request_id
+            )
             self.acked.set()
             return
         await self._session.send_notification(notification, related_request_id)
@@ -262,15 +284,22 @@ class PredictionUpdates:
     ) -> SubscriptionsListenResult:
         """One stream: the SDK's handler, fed by followers of the caller's own predictions among those asked for."""
         if self._streams >= MAX_STREAMS:
-            raise MCPError(INTERNAL_ERROR, "Subscription limit reached: close a subscriptions/listen stream first")
+            raise MCPError(
+                INTERNAL_ERROR, "Subscription limit reached: close a subscriptions/listen stream first"
+            )
         services = ctx.lifespan_context
         tasks = asked_tasks(params.notifications)
         if tasks:
-            require_tasks(ctx, f"tasksStatus needs the {TASKS} extension declared in the client's capabilities; "
-                          "without it, follow a run with wait_for_prediction or a subscription to its resource")
+            require_tasks(
+                ctx,
+                f"tasksStatus needs the {TASKS} extension declared in the client's capabilities; "
+                "without it, follow a run with wait_for_prediction or a subscription to its resource",
+            )
         asked = dict.fromkeys(params.notifications.resource_subscriptions or ())
         own = {uri: entry for uri in asked if (entry := own_prediction(services.ledger, uri)) is not None}
-        own_tasks = [task_id for task_id in tasks if services.ledger.get(task_id) is not None]  # the caller's runs
+        own_tasks = [
+            task_id for task_id in tasks if services.ledger.get(task_id) is not None
+        ]  # the caller's runs
         notifications = params.notifications.model_copy(update={"resource_subscriptions": list(own) or None})
         bus = _StreamBus(self._shared)
         ack = _TaskAck(ctx.session, own_tasks)
@@ -284,7 +313,8 @@ class PredictionUpdates:
             # (notifications/tasks/status) is sent the same way
             await ctx.session.send_notification(
                 TaskStatusNotification(params=TaskStatusParams(**state, _meta=meta)),  # type: ignore[arg-type]
-                related_request_id=ctx.request_id)
+                related_request_id=ctx.request_id,
+            )
 
         async def task_statuses() -> None:
             await ack.acked.wait()
@@ -302,20 +332,27 @@ class PredictionUpdates:
                     tg.start_soon(task_statuses)
                 # the ListenHandler calls only send_notification on its session, which the proxy forwards
                 stream = dataclasses.replace(ctx, session=cast(ServerSession, ack)) if tasks else ctx
-                result = await ListenHandler(bus)(stream, params.model_copy(update={"notifications": notifications}))
+                result = await ListenHandler(bus)(
+                    stream, params.model_copy(update={"notifications": notifications})
+                )
                 tg.cancel_scope.cancel()
             return result
         finally:
             self._streams -= 1
 
-    async def subscribe(self, ctx: ServerRequestContext[Any, Any], params: SubscribeRequestParams) -> EmptyResult:
+    async def subscribe(
+        self, ctx: ServerRequestContext[Any, Any], params: SubscribeRequestParams
+    ) -> EmptyResult:
         uri = str(params.uri)
         services = ctx.lifespan_context
         entry = own_prediction(services.ledger, uri)
         if entry is None:
-            raise MCPError(INVALID_PARAMS, f"No prediction of yours is known for {uri[:200]}: subscribe to a "
-                           "replicate://predictions/{id} URI (or one of its files) listed by resources/list.",
-                           data={"uri": uri[:200]})
+            raise MCPError(
+                INVALID_PARAMS,
+                f"No prediction of yours is known for {uri[:200]}: subscribe to a "
+                "replicate://predictions/{id} URI (or one of its files) listed by resources/list.",
+                data={"uri": uri[:200]},
+            )
         connection = _connection_of(ctx)
         subscribed = self._sessions.get(connection)
         if subscribed is None:
@@ -324,22 +361,37 @@ class PredictionUpdates:
         if uri in subscribed:
             return EmptyResult()
         if len(subscribed) >= MAX_PER_SESSION:
-            raise MCPError(INVALID_PARAMS, f"This session already follows {MAX_PER_SESSION} resources: "
-                           "resources/unsubscribe from finished ones first.", data={"uri": uri[:200]})
+            raise MCPError(
+                INVALID_PARAMS,
+                f"This session already follows {MAX_PER_SESSION} resources: "
+                "resources/unsubscribe from finished ones first.",
+                data={"uri": uri[:200]},
+            )
         if self._tg is None:
             raise MCPError(INTERNAL_ERROR, "The server is shutting down: subscribe again once it is back.")
         scope = subscribed[uri] = anyio.CancelScope()
-        self._tg.start_soon(self._follow_for_session, scope, subscribed, services.supervisor, entry, ctx.session, uri)
+        self._tg.start_soon(
+            self._follow_for_session, scope, subscribed, services.supervisor, entry, ctx.session, uri
+        )
         return EmptyResult()
 
-    async def unsubscribe(self, ctx: ServerRequestContext[Any, Any], params: UnsubscribeRequestParams) -> EmptyResult:
+    async def unsubscribe(
+        self, ctx: ServerRequestContext[Any, Any], params: UnsubscribeRequestParams
+    ) -> EmptyResult:
         scope = self._sessions.get(_connection_of(ctx), {}).pop(str(params.uri), None)
         if scope is not None:
             scope.cancel()
         return EmptyResult()
 
-    async def _follow_for_session(self, scope: anyio.CancelScope, subscribed: dict[str, anyio.CancelScope],
-                                  supervisor: Supervisor, entry: LedgerEntry, session: Any, uri: str) -> None:
+    async def _follow_for_session(
+        self,
+        scope: anyio.CancelScope,
+        subscribed: dict[str, anyio.CancelScope],
+        supervisor: Supervisor,
+        entry: LedgerEntry,
+        session: Any,
+        uri: str,
+    ) -> None:
         try:
             with scope:
                 await follow(supervisor, entry, announcer(session.send_resource_updated, [uri]))

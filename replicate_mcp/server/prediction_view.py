@@ -18,15 +18,32 @@ def output_budget(svc: Services) -> int:
     return svc.settings.max_response_chars * 3 // 5
 
 
-async def render_prediction(svc: Services, tracked: Tracked, *, logs: int = 0, hint: str | None = None,
-                            notes: Sequence[str] = (), images: bool = True) -> CallToolResult:
+async def render_prediction(
+    svc: Services,
+    tracked: Tracked,
+    *,
+    logs: int = 0,
+    hint: str | None = None,
+    notes: Sequence[str] = (),
+    images: bool = True,
+) -> CallToolResult:
     prediction = tracked.latest
     files = await svc.local_files(tracked.files or svc.saved_files(prediction.id))
-    result = prediction_result(prediction, kind=svc.output_kind(prediction.id), files=files, logs_limit=logs,
-                               next_hint=hint, output_limit=output_budget(svc))
+    result = prediction_result(
+        prediction,
+        kind=svc.output_kind(prediction.id),
+        files=files,
+        logs_limit=logs,
+        next_hint=hint,
+        output_limit=output_budget(svc),
+    )
     cost = cost_note(prediction, len(files))  # a price on every finished run, from the shipped table
     notes = [*notes, *([tracked.problem] if tracked.problem else []), *([cost] if cost else [])]
     if notes:
         result.notes = [*notes, *(result.notes or [])]
-    return await prediction_content(result, files, inline_images=svc.settings.inline_images and images,
-                                    limit=svc.settings.max_response_chars)
+    return await prediction_content(
+        result,
+        files,
+        inline_images=svc.settings.inline_images and images,
+        limit=svc.settings.max_response_chars,
+    )

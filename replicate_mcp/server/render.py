@@ -92,10 +92,15 @@ def prediction_result(
     if _is_object(prediction.output):
         output, left_out = output_object(prediction.output, output_limit)
         if left_out:
-            notes.append(f"{'; '.join(left_out)}; read resource replicate://predictions/{prediction.id} for all")
+            notes.append(
+                f"{'; '.join(left_out)}; read resource replicate://predictions/{prediction.id} for all"
+            )
     else:
-        output, cut = clip(output_text(prediction.output, kind), output_limit,
-                           how="; read resource replicate://predictions/{id} for all")
+        output, cut = clip(
+            output_text(prediction.output, kind),
+            output_limit,
+            how="; read resource replicate://predictions/{id} for all",
+        )
         if cut:
             notes.append(cut.format(id=prediction.id))
     archived = {f.index: f for f in files}
@@ -112,12 +117,18 @@ def prediction_result(
         )
     logs = None
     if logs_limit and prediction.logs:
-        logs, cut = clip(prediction.logs.strip(), logs_limit, tail=True, how="; get_prediction with logs_chars for more")
+        logs, cut = clip(
+            prediction.logs.strip(), logs_limit, tail=True, how="; get_prediction with logs_chars for more"
+        )
         if cut:
             notes.append(cut)
     if prediction.data_removed:
         notes.append("Replicate removed this prediction's input and output (one hour after it ran)")
-    metrics = {k: v for k, v in (prediction.metrics or {}).items() if k in ("predict_time", "total_time") and v is not None}
+    metrics = {
+        k: v
+        for k, v in (prediction.metrics or {}).items()
+        if k in ("predict_time", "total_time") and v is not None
+    }
     return PredictionResult(
         id=prediction.id,
         status=prediction.status,
@@ -135,7 +146,9 @@ def prediction_result(
 
 def _is_object(output: Any) -> bool:
     """A dict, or a list holding something other than strings (file URLs and text chunks are not objects)."""
-    return isinstance(output, dict) or (isinstance(output, list) and not all(isinstance(x, str) for x in output))
+    return isinstance(output, dict) or (
+        isinstance(output, list) and not all(isinstance(x, str) for x in output)
+    )
 
 
 def _error_text(error: Any) -> str | None:

@@ -45,11 +45,11 @@ class ModelCard(BaseModel):
     output: str
     example_input: dict[str, Any] | None = None
     runs: int | None = None
-    billing: str | None = None               # how it is billed, from the shipped price table
-    cold_boot: str | None = None             # when a run may spend a while starting
-    training_inputs: str | None = None       # a trainer's TrainingInput, in the same compact form
+    billing: str | None = None  # how it is billed, from the shipped price table
+    cold_boot: str | None = None  # when a run may spend a while starting
+    training_inputs: str | None = None  # a trainer's TrainingInput, in the same compact form
     versions: list[dict[str, str | None]] | None = None  # newest first: id, created_at
-    docs: str | None = None                  # its llms.txt or README, bounded
+    docs: str | None = None  # its llms.txt or README, bounded
 
 
 class Problem(BaseModel):

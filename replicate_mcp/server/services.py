@@ -72,11 +72,15 @@ class Services:
             client = self.tenants.remember(principal.tenant, principal.replicate_token.get_secret_value())
         view = self._views.get(principal.tenant)
         if view is None or view.client is not client:
-            view = _TenantView(client, TenantSupervisor(self.base_supervisor, principal.tenant),
-                               TenantLedger(self.base_ledger, principal.tenant),
-                               self.base_inputs.for_tenant(principal.tenant, client,
-                                                           TenantLedger(self.base_ledger, principal.tenant)),
-                               ModelResolver(client) if client is not self.base_client else self.base_resolver)
+            view = _TenantView(
+                client,
+                TenantSupervisor(self.base_supervisor, principal.tenant),
+                TenantLedger(self.base_ledger, principal.tenant),
+                self.base_inputs.for_tenant(
+                    principal.tenant, client, TenantLedger(self.base_ledger, principal.tenant)
+                ),
+                ModelResolver(client) if client is not self.base_client else self.base_resolver,
+            )
             self._views[principal.tenant] = view
         return view
 
@@ -202,19 +206,32 @@ async def open_services(settings: Settings, *, base_url: str | None = None) -> A
         if settings.sandbox and base_url is None:
             from replicate_mcp.sandbox import SandboxConfig, start_sandbox
 
-            sandbox = start_sandbox(SandboxConfig(time_scale=settings.sandbox_time_scale, cold_boot=0.5,
-                                                  allow_insecure_webhooks=_insecure_webhooks(settings)))
+            sandbox = start_sandbox(
+                SandboxConfig(
+                    time_scale=settings.sandbox_time_scale,
+                    cold_boot=0.5,
+                    allow_insecure_webhooks=_insecure_webhooks(settings),
+                )
+            )
             stack.callback(sandbox.stop)
             base_url = sandbox.base_url
         base_url = base_url or settings.base_url
-        token = SANDBOX_TOKEN if settings.sandbox else (settings.token.get_secret_value() if settings.token else None)
+        token = (
+            SANDBOX_TOKEN
+            if settings.sandbox
+            else (settings.token.get_secret_value() if settings.token else None)
+        )
         client = await stack.enter_async_context(ReplicateClient(token, base_url=base_url))
-        downloads = await stack.enter_async_context(httpx2.AsyncClient(timeout=httpx2.Timeout(60.0, connect=10.0)))
+        downloads = await stack.enter_async_context(
+            httpx2.AsyncClient(timeout=httpx2.Timeout(60.0, connect=10.0))
+        )
         data_dir = settings.data_dir or default_data_dir()
         output_dir = settings.output_dir or data_dir / "outputs"
         data_dir.mkdir(parents=True, exist_ok=True)
         uploads = None
-        if settings.state:  # the team engines are imported only when used: one person's server never loads them
+        if (
+            settings.state
+        ):  # the team engines are imported only when used: one person's server never loads them
             from replicate_mcp.files.redis_ledger import RedisLedger, RedisUploadCache
 
             shared = RedisLedger.from_url(settings.state)
@@ -223,8 +240,11 @@ async def open_services(settings: Settings, *, base_url: str | None = None) -> A
         else:
             ledger = Ledger(data_dir / "ledger.sqlite3")
         stack.callback(ledger.close)
-        coordination = (RedisCoordination(settings.state, lease_seconds=settings.lease_seconds) if settings.state
-                        else LocalCoordination())
+        coordination = (
+            RedisCoordination(settings.state, lease_seconds=settings.lease_seconds)
+            if settings.state
+            else LocalCoordination()
+        )
         if isinstance(coordination, RedisCoordination):
             stack.callback(coordination.close)
         policy = PathPolicy(list(settings.allow_dirs), output_dir)
@@ -232,7 +252,10 @@ async def open_services(settings: Settings, *, base_url: str | None = None) -> A
         archive = None
         if settings.archive:
             archive = OutputArchive(
-                output_dir, http_client=downloads, api_host=api.netloc, allow_loopback=api.hostname in LOOPBACK_HOSTS
+                output_dir,
+                http_client=downloads,
+                api_host=api.netloc,
+                allow_loopback=api.hostname in LOOPBACK_HOSTS,
             )
         objects = None
         if settings.archive_to:
@@ -240,20 +263,32 @@ async def open_services(settings: Settings, *, base_url: str | None = None) -> A
 
             objects = ObjectArchive(settings.archive_to)
         keeper = OutputKeeper(ledger, archive, objects=objects)
-        tenants = TenantClients(client, store=ledger,
-                                state_key=settings.state_key.get_secret_value() if settings.state_key else None)
-        supervisor = Supervisor(client, ledger, keeper, rate=settings.poll_rate, webhook_url=settings.webhook_url,
-                                min_interval=settings.min_poll_interval, coordination=coordination, clients=tenants,
-                                strict_tenancy=settings.auth == "oauth",
-                                max_runs_per_tenant=settings.max_runs_per_tenant)
+        tenants = TenantClients(
+            client,
+            store=ledger,
+            state_key=settings.state_key.get_secret_value() if settings.state_key else None,
+        )
+        supervisor = Supervisor(
+            client,
+            ledger,
+            keeper,
+            rate=settings.poll_rate,
+            webhook_url=settings.webhook_url,
+            min_interval=settings.min_poll_interval,
+            coordination=coordination,
+            clients=tenants,
+            strict_tenancy=settings.auth == "oauth",
+            max_runs_per_tenant=settings.max_runs_per_tenant,
+        )
         services = Services(
             settings=settings,
             base_client=client,
             base_resolver=ModelResolver(client),
             base_supervisor=supervisor,
             policy=policy,
-            base_inputs=InputFiles(client, policy, cache_db=data_dir / "ledger.sqlite3", ledger=ledger,
-                                   cache=uploads),
+            base_inputs=InputFiles(
+                client, policy, cache_db=data_dir / "ledger.sqlite3", ledger=ledger, cache=uploads
+            ),
             keeper=keeper,
             base_ledger=ledger,
             output_dir=output_dir,

@@ -54,12 +54,18 @@ TASK_TOOLS = ("run_model", "create_prediction")
 SELF_STARTING = ("train_model",)  # tools that start their run and answer at once with its id
 STARTER = "create_prediction"  # starts a prediction and answers with its id at once
 START_ARGUMENTS = ("model", "input", "cancel_after", "webhook", "webhook_events_filter")
-TTL_MS = 3_600_000             # Replicate keeps a prediction's input and output for one hour
-TRAINING_TTL_MS = 5 * TTL_MS   # a training's default 4 h lifetime, and the hour after it
-FAILED_LOGS = 1_000            # a failed run shows the end of its logs, as run_model does
-TRAINING_LOGS = 1_000          # get_training's default logs_chars
-STATUS = {"starting": "working", "processing": "working", "succeeded": "completed", "failed": "completed",
-          "canceled": "cancelled", "aborted": "cancelled"}
+TTL_MS = 3_600_000  # Replicate keeps a prediction's input and output for one hour
+TRAINING_TTL_MS = 5 * TTL_MS  # a training's default 4 h lifetime, and the hour after it
+FAILED_LOGS = 1_000  # a failed run shows the end of its logs, as run_model does
+TRAINING_LOGS = 1_000  # get_training's default logs_chars
+STATUS = {
+    "starting": "working",
+    "processing": "working",
+    "succeeded": "completed",
+    "failed": "completed",
+    "canceled": "cancelled",
+    "aborted": "cancelled",
+}
 
 
 Start = Callable[[dict[str, Any]], dict[str, Any]]  # a tool's arguments -> create_prediction's
@@ -88,8 +94,13 @@ class PredictionTasks(Extension):
 
     identifier = TASKS
 
-    def __init__(self, starts: Mapping[str, Start] | None = None, *, required: Collection[str] = (),
-                 self_starting: Collection[str] = SELF_STARTING) -> None:
+    def __init__(
+        self,
+        starts: Mapping[str, Start] | None = None,
+        *,
+        required: Collection[str] = (),
+        self_starting: Collection[str] = SELF_STARTING,
+    ) -> None:
         self.starts = dict(starts) if starts is not None else dict.fromkeys(TASK_TOOLS, same_run)
         self.self_starting = frozenset(self_starting)
         self.required = frozenset(required)
@@ -106,24 +117,34 @@ class PredictionTasks(Extension):
             MethodBinding("tasks/update", UpdateParams, self._update, protocol_versions=TASK_VERSIONS),
         ]
 
-    async def intercept_tool_call(self, params: CallToolRequestParams, ctx: ServerRequestContext[Any, Any],
-                                  call_next: CallNext) -> HandlerResult:
+    async def intercept_tool_call(
+        self, params: CallToolRequestParams, ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    ) -> HandlerResult:
         server = self.server
         start = self.starts.get(params.name)
         itself = params.name in self.self_starting
         # SDK private state (checked by tests/server/test_sdk_seams.py): MCPServer's public list_tools() would
         # build every tool's wire form on each call only to tell whether this one exists.
-        if (start is None and not itself) or server is None or server._tool_manager.get_tool(params.name) is None:
+        if (
+            (start is None and not itself)
+            or server is None
+            or server._tool_manager.get_tool(params.name) is None
+        ):
             return await call_next(ctx)
         if ctx.protocol_version not in TASK_VERSIONS or not declared(ctx):
             if params.name in self.required:
-                require_tasks(ctx, f"{params.name} runs only as a task: declare the {TASKS} extension in the "
-                              "client's capabilities (a 2026-07-28 connection)")
+                require_tasks(
+                    ctx,
+                    f"{params.name} runs only as a task: declare the {TASKS} extension in the "
+                    "client's capabilities (a 2026-07-28 connection)",
+                )
             return await call_next(ctx)
         arguments = dict(params.arguments or {})
         starter, arguments = (params.name, arguments) if start is None else (STARTER, start(arguments))
         try:
-            started = await server.call_tool(starter, arguments, Context(request_context=ctx, mcp_server=server))
+            started = await server.call_tool(
+                starter, arguments, Context(request_context=ctx, mcp_server=server)
+            )
         except ToolError as exc:  # refused before anything was sent: no task, the agent fixes the call
             return CallToolResult(content=[TextContent(type="text", text=str(exc))], is_error=True)
         if not isinstance(started, CallToolResult) or started.is_error or not started.structured_content:
@@ -164,16 +185,22 @@ class PredictionTasks(Extension):
 
     def _checked(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> Services:
         """The client declared Tasks (-32021 if not), the routing header agrees, and the task is known here."""
-        require_tasks(ctx, f"tasks/* need the {TASKS} extension declared in the client's capabilities; without "
-                      f"it, follow the run with get_prediction or wait_for_prediction and its id ({params.task_id})")
+        require_tasks(
+            ctx,
+            f"tasks/* need the {TASKS} extension declared in the client's capabilities; without "
+            f"it, follow the run with get_prediction or wait_for_prediction and its id ({params.task_id})",
+        )
         headers = getattr(ctx.request, "headers", None)
         named = headers.get("mcp-name") if headers is not None else None
         if named is not None and named != params.task_id:
             raise MCPError(code=HEADER_MISMATCH, message="Mcp-Name header does not match params.taskId")
         svc: Services = ctx.lifespan_context
         if svc.supervisor.known(params.task_id) is None and svc.ledger.get(params.task_id) is None:
-            raise MCPError(code=INVALID_PARAMS, message=f"Unknown task {params.task_id}: no prediction with this id "
-                           "was started or seen by this server")
+            raise MCPError(
+                code=INVALID_PARAMS,
+                message=f"Unknown task {params.task_id}: no prediction with this id "
+                "was started or seen by this server",
+            )
         return svc
 
     async def _tracked(self, svc: Services, task_id: str) -> Tracked | str:
@@ -184,8 +211,10 @@ class PredictionTasks(Extension):
         try:
             return await svc.supervisor.refresh(task_id, kind=run_kind(svc, task_id))
         except NotFoundError:
-            raise MCPError(code=INVALID_PARAMS, message=f"Unknown task {task_id}: Replicate has no prediction "
-                           "with this id") from None
+            raise MCPError(
+                code=INVALID_PARAMS,
+                message=f"Unknown task {task_id}: Replicate has no prediction with this id",
+            ) from None
         except ReplicateError as exc:
             return f"Replicate could not be asked just now ({explain(exc)}); the server keeps following it"
 
@@ -194,7 +223,10 @@ async def task_state(svc: Services, tracked: Tracked) -> dict[str, Any]:
     """What tasks/get answers for a followed run, its result inlined once it is over (a failed model: isError)."""
     task = _task(svc, tracked)
     if task["status"] == "failed":
-        task["error"] = {"code": INTERNAL_ERROR, "message": tracked.problem or "the run could not be followed"}
+        task["error"] = {
+            "code": INTERNAL_ERROR,
+            "message": tracked.problem or "the run could not be followed",
+        }
     elif task["status"] == "completed":
         failed = tracked.latest.status == "failed"
         if tracked.kind == "training":
@@ -227,15 +259,25 @@ def _task(svc: Services, tracked: Tracked) -> dict[str, Any]:
     return task
 
 
-def _stale(svc: Services, task_id: str, prediction: Any = None, tracked: Tracked | None = None) -> dict[str, Any]:
+def _stale(
+    svc: Services, task_id: str, prediction: Any = None, tracked: Tracked | None = None
+) -> dict[str, Any]:
     """The fields every task carries; times from the prediction, else from the ledger."""
     entry = svc.ledger.get(task_id)
     created = _time(getattr(prediction, "created_at", None)) or _time(entry and entry.created_at) or _now()
-    updated = (_time(getattr(prediction, "completed_at", None)) or _time(getattr(prediction, "started_at", None))
-               or _time(entry and (entry.completed_at or entry.started_at)) or created)
-    return {"taskId": task_id, "createdAt": created, "lastUpdatedAt": max(created, updated),
-            "ttlMs": _ttl_ms(tracked, created) if run_kind(svc, task_id, tracked) == "training" else TTL_MS,
-            "pollIntervalMs": 1000 if svc.settings.min_poll_interval < 2 else 2000}
+    updated = (
+        _time(getattr(prediction, "completed_at", None))
+        or _time(getattr(prediction, "started_at", None))
+        or _time(entry and (entry.completed_at or entry.started_at))
+        or created
+    )
+    return {
+        "taskId": task_id,
+        "createdAt": created,
+        "lastUpdatedAt": max(created, updated),
+        "ttlMs": _ttl_ms(tracked, created) if run_kind(svc, task_id, tracked) == "training" else TTL_MS,
+        "pollIntervalMs": 1000 if svc.settings.min_poll_interval < 2 else 2000,
+    }
 
 
 def run_kind(svc: Services, task_id: str, tracked: Tracked | None = None) -> str:

@@ -34,13 +34,18 @@ from replicate_mcp.server.render import iso_time, prediction_result
 from replicate_mcp.server.services import Services, services
 
 ModelArg = Annotated[str, Field(description=f"Model: {FORMS}")]
-InputArg = Annotated[dict[str, Any], Field(description="Model input; see get_model. Files: URL, data URI or local path")]
+InputArg = Annotated[
+    dict[str, Any], Field(description="Model input; see get_model. Files: URL, data URI or local path")
+]
 IdArg = Annotated[str, Field(description="Prediction id")]
 WaitArg = Annotated[float | None, Field(description="Seconds to wait before returning a handle (default 45)")]
 LifetimeArg = Annotated[
-    str | float | None, Field(description="Lifetime ('90s', '10m', '1h'); Replicate cancels it after. Default 15m")
+    str | float | None,
+    Field(description="Lifetime ('90s', '10m', '1h'); Replicate cancels it after. Default 15m"),
 ]
-KeepArg = Annotated[bool, Field(description="Keep it running if this call is canceled or the client goes away")]
+KeepArg = Annotated[
+    bool, Field(description="Keep it running if this call is canceled or the client goes away")
+]
 # Filled by the server before the call (asks the user above --confirm-above), never by the agent.
 # Filled by the SDK with the resolver's outcome; `= None` only lets it follow defaulted parameters. Written as the
 # union the SDK takes for "the whole outcome" (not the ElicitationResult alias) so that it may include None.
@@ -51,10 +56,16 @@ ApprovalArg = Annotated[
 ImagesArg = Annotated[bool, Field(description="Attach image previews (false: paths and links only)")]
 
 READ = ToolAnnotations(read_only_hint=True, open_world_hint=True)
-CREATE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
-CANCEL = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
+CREATE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+)
+CANCEL = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
+)
 LOCAL_PLACEHOLDER = "https://local.file/placeholder"
-WAIT_HINT = "call wait_for_prediction with this id (Replicate keeps outputs 1 h; files are saved here when done)"
+WAIT_HINT = (
+    "call wait_for_prediction with this id (Replicate keeps outputs 1 h; files are saved here when done)"
+)
 PREFER_WAIT = 3  # seconds a create may hold for a fast model; longer runs are followed by stream and polls
 HEARTBEAT = 2.0
 
@@ -73,7 +84,9 @@ async def _target(svc: Services, model: str) -> Target:
         raise ToolError(await _not_found(svc, model)) from None
     if not _allowed(svc, target):
         allowed = ", ".join(svc.settings.allow_models)
-        raise ToolError(f"{target.slug} is not allowed on this server (allowed: {allowed}); ask the user to add it to --allow-models")
+        raise ToolError(
+            f"{target.slug} is not allowed on this server (allowed: {allowed}); ask the user to add it to --allow-models"
+        )
     return target
 
 
@@ -84,20 +97,25 @@ def _allowed(svc: Services, target: Target) -> bool:
     owner = target.slug.split("/")[1]
     names = {target.slug.lower(), f"deployments/{owner}/*".lower(), "deployments/*"}
     return any(p.lower() in names for p in svc.settings.allow_models) or (
-        target.model is not None and svc.settings.model_allowed(target.model))
+        target.model is not None and svc.settings.model_allowed(target.model)
+    )
 
 
 async def _not_found(svc: Services, model: str) -> str:
     """What was not found, and the nearest model names Replicate's search knows."""
     ref = parse_ref(model)
     if ref.deployment:
-        return (f"No deployment {ref.slug} on this Replicate account (deployments are named owner/deployment-name). "
-                "Check the name on https://replicate.com/deployments, or run the model by owner/name.")
+        return (
+            f"No deployment {ref.slug} on this Replicate account (deployments are named owner/deployment-name). "
+            "Check the name on https://replicate.com/deployments, or run the model by owner/name."
+        )
     if ref.name is None or ref.slug is None:  # a bare version id: resolve() explains those itself
         return f"{model} was not found"
     if ref.version:
-        return (f"{ref.slug} has no version {ref.version[:12]}… (or the model does not exist). "
-                f"Leave the version out to run its latest: {ref.slug}")
+        return (
+            f"{ref.slug} has no version {ref.version[:12]}… (or the model does not exist). "
+            f"Leave the version out to run its latest: {ref.slug}"
+        )
     names: list[str] = []
     try:
         found = await svc.client.search(ref.name.replace("-", " ").replace("_", " "), limit=20)
@@ -115,9 +133,11 @@ def _parse_input(input: Any) -> dict[str, Any]:
         try:
             input = json.loads(input) if input.strip() else {}
         except json.JSONDecodeError:
-            raise ToolError("input must be a JSON object of the model's inputs, e.g. {\"prompt\": \"a cat\"}") from None
+            raise ToolError(
+                'input must be a JSON object of the model\'s inputs, e.g. {"prompt": "a cat"}'
+            ) from None
     if not isinstance(input, dict):
-        raise ToolError("input must be an object of the model's inputs, e.g. {\"prompt\": \"a cat\"}")
+        raise ToolError('input must be an object of the model\'s inputs, e.g. {"prompt": "a cat"}')
     return input
 
 
@@ -148,17 +168,27 @@ def _local_file_problems(svc: Services, target: Target, given: dict[str, Any]) -
                 continue
             field = f"{name}[{i}]" if isinstance(value, list) else name
             try:
-                if svc.inputs.names_saved_output(field, item):  # a chain: run_model sends it, as it is found now
+                if svc.inputs.names_saved_output(
+                    field, item
+                ):  # a chain: run_model sends it, as it is found now
                     continue
                 with svc.inputs.policy.open(item) as local:
                     size = local.size
             except FileAccessError as exc:
-                problems.append(results.Problem(field=field, message=f"`{field}`: "
-                                                + str(exc).removeprefix(f"input {field!r}: ")))
+                problems.append(
+                    results.Problem(
+                        field=field, message=f"`{field}`: " + str(exc).removeprefix(f"input {field!r}: ")
+                    )
+                )
                 continue
             if size > MAX_UPLOAD_BYTES:
-                problems.append(results.Problem(field=field, message=f"`{field}`: {shown(item)} is {human_size(size)}: the "
-                                          "Files API takes at most 100 MB; pass an https URL to the file instead"))
+                problems.append(
+                    results.Problem(
+                        field=field,
+                        message=f"`{field}`: {shown(item)} is {human_size(size)}: the "
+                        "Files API takes at most 100 MB; pass an https URL to the file instead",
+                    )
+                )
     return problems
 
 
@@ -173,7 +203,9 @@ def _check(target: Target, input: Any):
     return verdict
 
 
-async def _prepare(svc: Services, model: str, input: Any) -> tuple[Target, dict[str, Any], dict[str, Any], list[str]]:
+async def _prepare(
+    svc: Services, model: str, input: Any
+) -> tuple[Target, dict[str, Any], dict[str, Any], list[str]]:
     """Resolve, validate, then read local files: invalid input never reaches the API.
 
     Returns the target, the input to send, the input as the agent meant it (for the ledger), and notes."""
@@ -190,8 +222,10 @@ def _budget(svc: Services, wait_seconds: float | None) -> float:
         return svc.settings.effective_wait
     cap = svc.settings.max_wait
     if not math.isfinite(wait_seconds) or wait_seconds < 0:
-        raise ToolError(f"wait_seconds must be a number of seconds from 0 to {cap:g} (got {wait_seconds}); "
-                        "leave it out for the default")
+        raise ToolError(
+            f"wait_seconds must be a number of seconds from 0 to {cap:g} (got {wait_seconds}); "
+            "leave it out for the default"
+        )
     return min(wait_seconds, cap)
 
 
@@ -205,8 +239,10 @@ def _lifetime(svc: Services, cancel_after: str | float | None) -> float:
     except ValueError as exc:
         raise ToolError(f"cancel_after: {exc}") from None
     if not math.isfinite(seconds) or not 5 <= seconds <= cap:
-        raise ToolError(f"cancel_after must be between 5s and {_duration_text(cap)} on this server (got {cancel_after!r}); "
-                        "a longer lifetime needs the server's --max-cancel-after")
+        raise ToolError(
+            f"cancel_after must be between 5s and {_duration_text(cap)} on this server (got {cancel_after!r}); "
+            "a longer lifetime needs the server's --max-cancel-after"
+        )
     return seconds
 
 
@@ -223,10 +259,13 @@ def _call(ctx: Context, tool: str) -> str:
 @asynccontextmanager
 async def _heartbeat(tracker: ProgressTracker, message: str):
     """Progress while a create is in flight (it may hold a few seconds for a fast model)."""
+
     async def beat() -> None:
         seconds = 0.0
         while True:
-            await tracker.emit(1.0 + min(seconds, 8.0) / 2, f"{message} ({seconds:.0f}s)" if seconds else message)
+            await tracker.emit(
+                1.0 + min(seconds, 8.0) / 2, f"{message} ({seconds:.0f}s)" if seconds else message
+            )
             await anyio.sleep(HEARTBEAT)
             seconds += HEARTBEAT
 
@@ -257,8 +296,10 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
             hits, collections = [_hit(m) for m in page.results][:limit], None
         notes = None
         if not hits:
-            notes = [f"no model matched {shown(query)}: try fewer or more general words for what the model does "
-                     "('image generation', 'speech to text'), or list_collections for curated lists"]
+            notes = [
+                f"no model matched {shown(query)}: try fewer or more general words for what the model does "
+                "('image generation', 'speech to text'), or list_collections for curated lists"
+            ]
         result = results.SearchResult(models=hits, collections=collections, notes=notes)
         return bounded_result(result, svc.settings.max_response_chars)
 
@@ -274,9 +315,13 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
             try:
                 c = await svc.client.get_collection(check_slug(slug, "slug"))
             except NotFoundError:
-                raise ToolError(f"No collection {shown(slug)}; list_collections with no slug lists them all") from None
+                raise ToolError(
+                    f"No collection {shown(slug)}; list_collections with no slug lists them all"
+                ) from None
             models = [_hit(m) for m in (c.models or [])]
-            result = results.CollectionsResult(slug=c.slug, name=c.name, description=_first_line(c.description), models=models)
+            result = results.CollectionsResult(
+                slug=c.slug, name=c.name, description=_first_line(c.description), models=models
+            )
         else:
             page = await svc.client.list_collections()
             items = [c async for c in svc.client.iterate(page)]
@@ -286,7 +331,8 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
     @server.tool(annotations=READ)
     @tool_errors
     async def get_model(
-        model: ModelArg, ctx: Context,
+        model: ModelArg,
+        ctx: Context,
         docs: Annotated[bool, Field(description="Include its docs (llms.txt or README)")] = False,
         versions: Annotated[int, Field(ge=0, le=20, description="Include this many recent versions")] = 0,
     ) -> Annotated[CallToolResult, results.ModelCard]:
@@ -313,7 +359,9 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
 
     @server.tool(name="validate_input", annotations=READ)
     @tool_errors
-    async def validate_input_tool(model: ModelArg, input: InputArg, ctx: Context) -> Annotated[CallToolResult, results.ValidationReport]:
+    async def validate_input_tool(
+        model: ModelArg, input: InputArg, ctx: Context
+    ) -> Annotated[CallToolResult, results.ValidationReport]:
         """Dry run: check an input against the model's schema; lists every problem with its fix. Creates nothing."""
         svc = services(ctx)
         target = await _target(svc, model)
@@ -337,8 +385,13 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
     @server.tool(annotations=CREATE)
     @tool_errors
     async def run_model(
-        model: ModelArg, input: InputArg, ctx: Context, wait_seconds: WaitArg = None,
-        cancel_after: LifetimeArg = None, keep_running: KeepArg = False, images: ImagesArg = True,
+        model: ModelArg,
+        input: InputArg,
+        ctx: Context,
+        wait_seconds: WaitArg = None,
+        cancel_after: LifetimeArg = None,
+        keep_running: KeepArg = False,
+        images: ImagesArg = True,
         approval: ApprovalArg = None,
     ) -> Annotated[CallToolResult, results.PredictionResult]:
         """Validate, run and wait (with progress). Returns outputs (text, saved files, image previews), or a handle if still running."""
@@ -352,13 +405,22 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         tracker = ProgressTracker(_report(ctx))
         # A language model's text streams from its first token: no held create, so the stream starts at once.
         prefer = None if target.schema.output_kind == "text_stream" else min(PREFER_WAIT, int(budget)) or None
-        request = StartRequest(target, prepared, given, call=_call(ctx, "run_model"), keep_running=keep_running,
-                               lifetime=lifetime, prefer_wait=prefer)
+        request = StartRequest(
+            target,
+            prepared,
+            given,
+            call=_call(ctx, "run_model"),
+            keep_running=keep_running,
+            lifetime=lifetime,
+            prefer_wait=prefer,
+        )
         started = None
         try:
             async with _heartbeat(tracker, "submitted" if prefer is None else "waiting for the model"):
                 started = await svc.supervisor.start(request)
-            tracked = await svc.supervisor.wait(started.prediction.id, deadline=deadline, on_state=tracker.update)
+            tracked = await svc.supervisor.wait(
+                started.prediction.id, deadline=deadline, on_state=tracker.update
+            )
         except anyio.get_cancelled_exc_class():
             if started is not None and not keep_running:
                 await svc.supervisor.abandon(started.prediction.id)
@@ -366,8 +428,14 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         svc.supervisor.keep(tracked.id)
         prediction = tracked.latest
         hint = None if prediction.is_terminal else WAIT_HINT
-        return await _render(svc, tracked, logs=1_000 if prediction.status == "failed" else 0, hint=hint,
-                             notes=[*notes, *started.notes, *costs.estimate_notes(tracked, before)], images=images)
+        return await _render(
+            svc,
+            tracked,
+            logs=1_000 if prediction.status == "failed" else 0,
+            hint=hint,
+            notes=[*notes, *started.notes, *costs.estimate_notes(tracked, before)],
+            images=images,
+        )
 
     @server.tool(annotations=CREATE)
     @tool_errors
@@ -375,7 +443,9 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         model: ModelArg,
         input: InputArg,
         ctx: Context,
-        webhook: Annotated[str | None, Field(description="HTTPS URL to receive the prediction when events happen")] = None,
+        webhook: Annotated[
+            str | None, Field(description="HTTPS URL to receive the prediction when events happen")
+        ] = None,
         webhook_events_filter: list[Literal["start", "output", "logs", "completed"]] | None = None,
         cancel_after: LifetimeArg = None,
         approval: ApprovalArg = None,
@@ -386,18 +456,29 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         costs.require_approval(approval)  # a decline sends nothing, not even a file
         target, prepared, given, notes = await _prepare(svc, model, input)
         before = await costs.gate(svc, target, given, approval)
-        request = StartRequest(target, prepared, given, call=_call(ctx, "create_prediction"), keep_running=True,
-                               lifetime=lifetime, webhook=webhook, webhook_events_filter=None if webhook_events_filter is None else [*webhook_events_filter])
+        request = StartRequest(
+            target,
+            prepared,
+            given,
+            call=_call(ctx, "create_prediction"),
+            keep_running=True,
+            lifetime=lifetime,
+            webhook=webhook,
+            webhook_events_filter=None if webhook_events_filter is None else [*webhook_events_filter],
+        )
         started = await svc.supervisor.start(request)
         tracked = svc.supervisor.known(started.prediction.id)
         assert tracked is not None
         hint = None if tracked.latest.is_terminal else "wait_for_prediction or get_prediction with this id"
-        return await _render(svc, tracked, hint=hint, notes=[*notes, *started.notes,
-                                                             *costs.estimate_notes(tracked, before)])
+        return await _render(
+            svc, tracked, hint=hint, notes=[*notes, *started.notes, *costs.estimate_notes(tracked, before)]
+        )
 
     @server.tool(annotations=CANCEL)
     @tool_errors
-    async def cancel_prediction(id: IdArg, ctx: Context) -> Annotated[CallToolResult, results.PredictionResult]:
+    async def cancel_prediction(
+        id: IdArg, ctx: Context
+    ) -> Annotated[CallToolResult, results.PredictionResult]:
         """Cancel a running prediction; returns its final state."""
         svc = services(ctx)
         tracked = await _known(svc.supervisor.cancel, id)
@@ -413,7 +494,9 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         """Upload a local file to Replicate (kept 24 h); returns a URL to use as a file input."""
         svc = services(ctx)
         uploaded = await svc.inputs.upload(path)
-        result = results.UploadResult(url=uploaded.url, size=uploaded.size, sha256=uploaded.sha256, reused=uploaded.reused)
+        result = results.UploadResult(
+            url=uploaded.url, size=uploaded.size, sha256=uploaded.sha256, reused=uploaded.reused
+        )
         return bounded_result(result, svc.settings.max_response_chars)
 
 
@@ -423,7 +506,9 @@ def _register_reading(server: MCPServer) -> None:
     async def get_prediction(
         id: IdArg,
         ctx: Context,
-        logs_chars: Annotated[int, Field(ge=0, le=15_000, description="How much of the logs' end to show")] = 1_000,
+        logs_chars: Annotated[
+            int, Field(ge=0, le=15_000, description="How much of the logs' end to show")
+        ] = 1_000,
         images: ImagesArg = True,
     ) -> Annotated[CallToolResult, results.PredictionResult]:
         """A prediction's status, output (text joined, files saved locally), error, logs tail and metrics."""
@@ -453,15 +538,19 @@ def _register_reading(server: MCPServer) -> None:
             single = tracker.update if len(wanted) == 1 else None
             try:
                 check_prediction_id(prediction_id)
-                found[prediction_id] = await svc.supervisor.wait(prediction_id, deadline=deadline, on_state=single)
+                found[prediction_id] = await svc.supervisor.wait(
+                    prediction_id, deadline=deadline, on_state=single
+                )
             except NotFoundError:
                 found[prediction_id] = "no prediction has this id; list_predictions shows recent ones"
             except (ReplicateError, BadReference) as exc:
                 found[prediction_id] = explain(exc)
             if len(wanted) > 1:
                 done = sum(1 for t in found.values() if not isinstance(t, Tracked) or t.done.is_set())
-                await tracker.emit(100.0 * done / len(wanted) - (0 if done == len(wanted) else 0.5),
-                                   f"{done}/{len(wanted)} finished")
+                await tracker.emit(
+                    100.0 * done / len(wanted) - (0 if done == len(wanted) else 0.5),
+                    f"{done}/{len(wanted)} finished",
+                )
 
         async with anyio.create_task_group() as group:
             for prediction_id in wanted:
@@ -476,25 +565,49 @@ def _register_reading(server: MCPServer) -> None:
     ) -> Annotated[CallToolResult, results.PredictionList]:
         """Recent predictions, newest first, one page at a time."""
         svc = services(ctx)
-        if svc.settings.auth == "oauth":  # one team token: Replicate would list everyone's; the ledger has the caller's
+        if (
+            svc.settings.auth == "oauth"
+        ):  # one team token: Replicate would list everyone's; the ledger has the caller's
             return bounded_result(_ledger_page(svc, cursor), svc.settings.max_response_chars)
         page = await svc.client.list_predictions(cursor=cursor)
         items = []
         for p in page.results:
             saved = [f.path for f in svc.ledger.files(p.id)]
-            items.append(results.PredictionSummary(id=p.id, status=p.status, model=p.model, created_at=iso_time(p.created_at), files=saved or None))
-        return bounded_result(results.PredictionList(predictions=items, next_cursor=page.next), svc.settings.max_response_chars)
+            items.append(
+                results.PredictionSummary(
+                    id=p.id,
+                    status=p.status,
+                    model=p.model,
+                    created_at=iso_time(p.created_at),
+                    files=saved or None,
+                )
+            )
+        return bounded_result(
+            results.PredictionList(predictions=items, next_cursor=page.next), svc.settings.max_response_chars
+        )
 
 
 def _ledger_page(svc: Services, cursor: str | None, size: int = 50) -> results.PredictionList:
     """The caller's own predictions from the ledger, newest first; the cursor is the last id of the page before."""
     entries = svc.ledger.list(size + 1, cursor)
-    items = [results.PredictionSummary(id=e.id, status=e.status, model=e.model, created_at=e.created_at,
-                                 files=[f.path for f in e.files] or None) for e in entries[:size]]
-    return results.PredictionList(predictions=items, next_cursor=entries[size - 1].id if len(entries) > size else None)
+    items = [
+        results.PredictionSummary(
+            id=e.id,
+            status=e.status,
+            model=e.model,
+            created_at=e.created_at,
+            files=[f.path for f in e.files] or None,
+        )
+        for e in entries[:size]
+    ]
+    return results.PredictionList(
+        predictions=items, next_cursor=entries[size - 1].id if len(entries) > size else None
+    )
 
 
-async def _wait_result(svc: Services, found: list[Tracked | str], ids: list[str], *, images: bool = True) -> CallToolResult:
+async def _wait_result(
+    svc: Services, found: list[Tracked | str], ids: list[str], *, images: bool = True
+) -> CallToolResult:
     """Finished predictions in full while they fit the cap; any beyond it are named by id, never dropped."""
     cap = svc.settings.max_response_chars
     many = len(found) > 10
@@ -509,8 +622,12 @@ async def _wait_result(svc: Services, found: list[Tracked | str], ids: list[str]
             running.append(results.PredictionResult(id=prediction.id, status=prediction.status))
             continue
         files[prediction.id] = await svc.local_files(tracked.files or svc.saved_files(prediction.id))
-        item = prediction_result(prediction, kind=svc.output_kind(prediction.id), files=files[prediction.id],
-                                 output_limit=max(200, _output_budget(svc) // len(found)))
+        item = prediction_result(
+            prediction,
+            kind=svc.output_kind(prediction.id),
+            files=files[prediction.id],
+            output_limit=max(200, _output_budget(svc) // len(found)),
+        )
         cost = costs.cost_note(prediction, len(files[prediction.id]))
         notes = [*([tracked.problem] if tracked.problem else []), *([cost] if cost else [])]
         if notes:
@@ -535,8 +652,10 @@ async def _known(action, prediction_id: str) -> Tracked:
     try:
         return await action(check_prediction_id(prediction_id))
     except NotFoundError:
-        raise ToolError(f"Not found: no prediction has id {shown(prediction_id)} on this account; "
-                        "list_predictions shows recent ones") from None
+        raise ToolError(
+            f"Not found: no prediction has id {shown(prediction_id)} on this account; "
+            "list_predictions shows recent ones"
+        ) from None
 
 
 def _wait_hint(running: list, unshown: list[str]) -> str | None:
@@ -549,7 +668,11 @@ def _wait_hint(running: list, unshown: list[str]) -> str | None:
 
 
 def _size(model) -> int:
-    return len(json.dumps(model.model_dump(mode="json", exclude_none=True), separators=(",", ":"), ensure_ascii=False))
+    return len(
+        json.dumps(
+            model.model_dump(mode="json", exclude_none=True), separators=(",", ":"), ensure_ascii=False
+        )
+    )
 
 
 def _first_line(text: str | None, limit: int = 160) -> str | None:
@@ -585,4 +708,6 @@ def _collection(c: Any, models: int = 8) -> results.CollectionInfo:
     names = None
     if listed:
         names = [m if isinstance(m, str) else f"{m.owner}/{m.name}" for m in listed][:models]
-    return results.CollectionInfo(slug=c.slug, name=c.name, description=_first_line(c.description), models=names)
+    return results.CollectionInfo(
+        slug=c.slug, name=c.name, description=_first_line(c.description), models=names
+    )

@@ -22,7 +22,9 @@ from replicate_mcp.server.errors import tool_errors
 from replicate_mcp.server.tools import READ, services
 
 FILE_ID = re.compile(r"^[A-Za-z0-9_-]{6,80}$")
-DELETE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
+DELETE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
+)
 UPLOADED_BY = ("uploaded_by", "replicate-mcp")
 
 FileIdArg = Annotated[str, Field(description="File id (list_files)")]
@@ -33,7 +35,7 @@ class AccountInfo(BaseModel):
     type: str | None = None
     name: str | None = None
     github_url: str | None = None
-    estimated_spend: str | None = None   # this server process, from the price table
+    estimated_spend: str | None = None  # this server process, from the price table
 
 
 class HardwareInfo(BaseModel):
@@ -70,9 +72,17 @@ class DeletedFile(BaseModel):
 
 def _file(f: Any, *, metadata: bool = False) -> FileInfo:
     mine = (f.metadata or {}).get(UPLOADED_BY[0]) == UPLOADED_BY[1]
-    return FileInfo(id=f.id, name=f.name, content_type=f.content_type, size=f.size, created_at=f.created_at,
-                    expires_at=f.expires_at, url=(f.urls or {}).get("get"), by_this_server=mine,
-                    metadata=(f.metadata or None) if metadata else None)
+    return FileInfo(
+        id=f.id,
+        name=f.name,
+        content_type=f.content_type,
+        size=f.size,
+        created_at=f.created_at,
+        expires_at=f.expires_at,
+        url=(f.urls or {}).get("get"),
+        by_this_server=mine,
+        metadata=(f.metadata or None) if metadata else None,
+    )
 
 
 def _check_file_id(value: str) -> str:
@@ -89,11 +99,18 @@ def register_account_tools(server: MCPServer, *, read_only: bool) -> None:
         svc = services(ctx)
         account = await svc.client.get_account()
         counter = spend(svc)
-        spent = f"{usd(counter.spent)} estimated " + ("today (UTC)" if counter.per_day else "since this server started")
+        spent = f"{usd(counter.spent)} estimated " + (
+            "today (UTC)" if counter.per_day else "since this server started"
+        )
         if counter.budget is not None:
             spent += f" (budget {usd(counter.budget)})"
-        info = AccountInfo(username=account.username, type=account.type, name=account.name,
-                           github_url=account.github_url, estimated_spend=spent)
+        info = AccountInfo(
+            username=account.username,
+            type=account.type,
+            name=account.name,
+            github_url=account.github_url,
+            estimated_spend=spent,
+        )
         return bounded_result(info, svc.settings.max_response_chars)
 
     @server.tool(annotations=READ)
@@ -102,9 +119,13 @@ def register_account_tools(server: MCPServer, *, read_only: bool) -> None:
         """Hardware SKUs for models and deployments, with their approximate price per second."""
         svc = services(ctx)
         table = price_table()
-        items = [HardwareInfo(sku=h.sku, name=h.name, usd_per_second=table.rate(h.sku))
-                 for h in await svc.client.list_hardware()]
-        return bounded_result(HardwareList(hardware=items, prices_as_of=table.as_of), svc.settings.max_response_chars)
+        items = [
+            HardwareInfo(sku=h.sku, name=h.name, usd_per_second=table.rate(h.sku))
+            for h in await svc.client.list_hardware()
+        ]
+        return bounded_result(
+            HardwareList(hardware=items, prices_as_of=table.as_of), svc.settings.max_response_chars
+        )
 
     @server.tool(annotations=READ)
     @tool_errors
@@ -127,8 +148,10 @@ def register_account_tools(server: MCPServer, *, read_only: bool) -> None:
         try:
             found = await svc.client.get_file(file_id)
         except NotFoundError:
-            raise ToolError(f"id: no file {file_id} on this account (files expire 24 h after upload); "
-                            "list_files shows them") from None
+            raise ToolError(
+                f"id: no file {file_id} on this account (files expire 24 h after upload); "
+                "list_files shows them"
+            ) from None
         return bounded_result(_file(found, metadata=True), svc.settings.max_response_chars)
 
     if read_only:
@@ -143,7 +166,8 @@ def register_account_tools(server: MCPServer, *, read_only: bool) -> None:
         try:
             await svc.client.delete_file(file_id)
         except NotFoundError:
-            raise ToolError(f"id: no file {file_id} on this account (already deleted or expired); "
-                            "list_files shows them") from None
+            raise ToolError(
+                f"id: no file {file_id} on this account (already deleted or expired); list_files shows them"
+            ) from None
         svc.inputs.forget_upload(file_id)
         return bounded_result(DeletedFile(deleted=file_id), svc.settings.max_response_chars)

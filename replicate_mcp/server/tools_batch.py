@@ -40,7 +40,9 @@ def register_batch_tools(server: MCPServer) -> None:
     @tool_errors
     async def run_batch(
         model: ModelArg,
-        inputs: Annotated[list[dict[str, Any]], Field(description="1 to 50 inputs; all are checked before any runs")],
+        inputs: Annotated[
+            list[dict[str, Any]], Field(description="1 to 50 inputs; all are checked before any runs")
+        ],
         ctx: Context,
         approval: Annotated[ElicitationResult[CostConfirmation], Resolve(confirm_runs)],
         wait_seconds: WaitArg = None,
@@ -49,8 +51,10 @@ def register_batch_tools(server: MCPServer) -> None:
         """Run one model on many inputs at once; returns outputs of those finished and ids of the rest."""
         svc = services(ctx)
         if not isinstance(inputs, list) or not 1 <= len(inputs) <= MAX_RUNS:
-            raise ToolError(f"inputs: give a list of 1 to {MAX_RUNS} input objects (got "
-                            f"{len(inputs) if isinstance(inputs, list) else type(inputs).__name__})")
+            raise ToolError(
+                f"inputs: give a list of 1 to {MAX_RUNS} input objects (got "
+                f"{len(inputs) if isinstance(inputs, list) else type(inputs).__name__})"
+            )
         budget = _budget(svc, wait_seconds)
         lifetime = _lifetime(svc, cancel_after)
         require_approval(approval)  # a decline sends nothing, not even a file
@@ -58,8 +62,10 @@ def register_batch_tools(server: MCPServer) -> None:
         verdicts = [_check(target, given) for given in inputs]
         invalid = [f"inputs[{i}]: {v.message()}" for i, v in enumerate(verdicts) if not v.valid]
         if invalid:
-            raise ToolError(f"{len(invalid)} of {len(inputs)} inputs for {target.slug} are invalid; nothing was "
-                            "created.\n" + "\n".join(invalid))
+            raise ToolError(
+                f"{len(invalid)} of {len(inputs)} inputs for {target.slug} are invalid; nothing was "
+                "created.\n" + "\n".join(invalid)
+            )
         prepared: list[dict[str, Any]] = []
         for i, verdict in enumerate(verdicts):
             try:
@@ -77,8 +83,14 @@ def register_batch_tools(server: MCPServer) -> None:
 
         async def one(i: int) -> None:
             nonlocal finished
-            request = StartRequest(target, prepared[i], verdicts[i].normalized, call=_call(ctx, f"run_batch[{i}]"),
-                                   keep_running=True, lifetime=lifetime)
+            request = StartRequest(
+                target,
+                prepared[i],
+                verdicts[i].normalized,
+                call=_call(ctx, f"run_batch[{i}]"),
+                keep_running=True,
+                lifetime=lifetime,
+            )
             try:
                 started = await svc.supervisor.start(request)
                 ids[i] = started.prediction.id
@@ -88,8 +100,10 @@ def register_batch_tools(server: MCPServer) -> None:
             except Exception as exc:  # noqa: BLE001 - one failed create must not hide the others' ids
                 found[i] = f"not started: {exc}"
             finished += 1
-            await tracker.emit(100.0 * finished / len(inputs) - (0 if finished == len(inputs) else 0.5),
-                               f"{finished}/{len(inputs)} finished")
+            await tracker.emit(
+                100.0 * finished / len(inputs) - (0 if finished == len(inputs) else 0.5),
+                f"{finished}/{len(inputs)} finished",
+            )
 
         async with anyio.create_task_group() as group:
             for i in range(len(inputs)):

@@ -23,8 +23,12 @@ from replicate_mcp.server.tools import CREATE, READ, services
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 MODEL_VERSION = re.compile(r"^([a-z0-9][a-z0-9_.-]*/[a-z0-9][a-z0-9_.-]*)(?::([0-9a-f]{64}))?$")
-DELETE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
-UPDATE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
+DELETE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
+)
+UPDATE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
+)
 
 DeploymentArg = Annotated[str, Field(description="Deployment as owner/name")]
 
@@ -59,15 +63,23 @@ def _info(deployment: Any) -> DeploymentInfo:
     rate = price_table().rate(hardware) if hardware else None
     billing = None
     if rate is not None:
-        billing = (f"per second of instance uptime on {hardware}: {usd(rate)}/s, about {usd(rate * 3600)} an hour "
-                   f"per running instance (approximate, as of {price_table().as_of})")
+        billing = (
+            f"per second of instance uptime on {hardware}: {usd(rate)}/s, about {usd(rate * 3600)} an hour "
+            f"per running instance (approximate, as of {price_table().as_of})"
+        )
         if config.get("min_instances"):
             billing += f"; {config['min_instances']} always on ≈ {usd(rate * 3600 * 24 * config['min_instances'])} a day"
     return DeploymentInfo(
-        deployment=slug, model=release.model if release else None, version=release.version if release else None,
-        hardware=hardware, min_instances=config.get("min_instances"), max_instances=config.get("max_instances"),
-        release=release.number if release else None, updated_at=release.created_at if release else None,
-        billing=billing, run_with=f"run_model with model 'deployments/{slug}'",
+        deployment=slug,
+        model=release.model if release else None,
+        version=release.version if release else None,
+        hardware=hardware,
+        min_instances=config.get("min_instances"),
+        max_instances=config.get("max_instances"),
+        release=release.number if release else None,
+        updated_at=release.created_at if release else None,
+        billing=billing,
+        run_with=f"run_model with model 'deployments/{slug}'",
     )
 
 
@@ -112,7 +124,9 @@ async def _version(svc: Services, model: str) -> tuple[str, str]:
     if found.latest_version is None or not found.latest_version.id:
         raise ToolError(f"model: {slug} has no version to deploy")
     if found.is_official:
-        raise ToolError(f"model: {slug} is an official model; Replicate runs those itself, so they are not deployed")
+        raise ToolError(
+            f"model: {slug} is an official model; Replicate runs those itself, so they are not deployed"
+        )
     return slug, found.latest_version.id
 
 
@@ -121,7 +135,9 @@ async def _get(svc: Services, name: str) -> Any:
     try:
         return await svc.client.get_deployment(owner, rest)
     except NotFoundError:
-        raise ToolError(f"name: no deployment {owner}/{rest} on this account; list_deployments shows them") from None
+        raise ToolError(
+            f"name: no deployment {owner}/{rest} on this account; list_deployments shows them"
+        ) from None
 
 
 def register_deployment_tools(server: MCPServer, *, read_only: bool) -> None:
@@ -137,7 +153,9 @@ def register_deployment_tools(server: MCPServer, *, read_only: bool) -> None:
         items = [_info(d) for d in page.results]
         for item in items:
             item.billing = item.run_with = None
-        return bounded_result(DeploymentList(deployments=items, next_cursor=page.next), svc.settings.max_response_chars)
+        return bounded_result(
+            DeploymentList(deployments=items, next_cursor=page.next), svc.settings.max_response_chars
+        )
 
     @server.tool(annotations=READ)
     @tool_errors
@@ -167,12 +185,19 @@ def register_deployment_tools(server: MCPServer, *, read_only: bool) -> None:
         slug, version = await _version(svc, model)
         await _hardware(svc, hardware)
         try:
-            made = await svc.client.create_deployment(name=name.strip().lower(), model=slug, version=version,
-                                                      hardware=hardware, min_instances=min_instances,
-                                                      max_instances=max_instances)
+            made = await svc.client.create_deployment(
+                name=name.strip().lower(),
+                model=slug,
+                version=version,
+                hardware=hardware,
+                min_instances=min_instances,
+                max_instances=max_instances,
+            )
         except ReplicateError as exc:
             if exc.status == 409:
-                raise ToolError(f"name: a deployment named {name!r} already exists; update_deployment changes it") from None
+                raise ToolError(
+                    f"name: a deployment named {name!r} already exists; update_deployment changes it"
+                ) from None
             raise
         return bounded_result(_info(made), svc.settings.max_response_chars)
 
@@ -189,21 +214,34 @@ def register_deployment_tools(server: MCPServer, *, read_only: bool) -> None:
         """Change a deployment's version, hardware or instance limits (a new release)."""
         svc = services(ctx)
         current = await _get(svc, name)
-        fields: dict[str, Any] = {k: v for k, v in (("version", version), ("hardware", hardware),
-                                                    ("min_instances", min_instances), ("max_instances", max_instances))
-                                  if v is not None}
+        fields: dict[str, Any] = {
+            k: v
+            for k, v in (
+                ("version", version),
+                ("hardware", hardware),
+                ("min_instances", min_instances),
+                ("max_instances", max_instances),
+            )
+            if v is not None
+        }
         if not fields:
             raise ToolError("give at least one of version, hardware, min_instances, max_instances to change")
         config = (current.current_release.configuration if current.current_release else None) or {}
-        _instances(fields.get("min_instances", config.get("min_instances")),
-                   fields.get("max_instances", config.get("max_instances")))
+        _instances(
+            fields.get("min_instances", config.get("min_instances")),
+            fields.get("max_instances", config.get("max_instances")),
+        )
         if version is not None and not re.fullmatch(r"[0-9a-f]{64}", version.strip()):
-            raise ToolError(f"version: {version!r} is not a 64-hex version id (get_model shows recent versions)")
+            raise ToolError(
+                f"version: {version!r} is not a 64-hex version id (get_model shows recent versions)"
+            )
         await _hardware(svc, hardware)
         try:
             updated = await svc.client.update_deployment(current.owner, current.name, **fields)
         except NotFoundError:
-            raise ToolError(f"version: {version} is not a version of {current.current_release.model}") from None
+            raise ToolError(
+                f"version: {version} is not a version of {current.current_release.model}"
+            ) from None
         return bounded_result(_info(updated), svc.settings.max_response_chars)
 
     @server.tool(annotations=DELETE)
@@ -211,14 +249,18 @@ def register_deployment_tools(server: MCPServer, *, read_only: bool) -> None:
     async def delete_deployment(
         name: DeploymentArg,
         ctx: Context,
-        confirm: Annotated[bool, Field(description="Must be true: the deployment is deleted for good")] = False,
+        confirm: Annotated[
+            bool, Field(description="Must be true: the deployment is deleted for good")
+        ] = False,
     ) -> Annotated[CallToolResult, Deleted]:
         """Delete a deployment (needs confirm: true). Runs through it stop working."""
         svc = services(ctx)
         current = await _get(svc, name)
         slug = f"{current.owner}/{current.name}"
         if confirm is not True:
-            raise ToolError(f"confirm: deleting {slug} cannot be undone; call again with confirm true if the user "
-                            "asked for it. Nothing was deleted.")
+            raise ToolError(
+                f"confirm: deleting {slug} cannot be undone; call again with confirm true if the user "
+                "asked for it. Nothing was deleted."
+            )
         await svc.client.delete_deployment(current.owner, current.name)
         return bounded_result(Deleted(deleted=slug), svc.settings.max_response_chars)

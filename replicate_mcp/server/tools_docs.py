@@ -35,7 +35,9 @@ def register_docs_tools(server: MCPServer) -> None:
     @server.tool(annotations=READ)
     @tool_errors
     async def replicate_docs(
-        question: Annotated[str, Field(description="What to look up, e.g. 'verify webhooks', 'output retention'")],
+        question: Annotated[
+            str, Field(description="What to look up, e.g. 'verify webhooks', 'output retention'")
+        ],
         ctx: Context,
     ) -> Annotated[CallToolResult, DocsAnswer]:
         """Answers from Replicate's own docs (webhooks, streaming, lifetimes, billing, fine-tuning, deployments)."""
@@ -46,10 +48,16 @@ def register_docs_tools(server: MCPServer) -> None:
         try:
             found, others = await docs.search(question)
         except httpx2.HTTPError as exc:
-            raise ToolError(f"Replicate's docs at {docs.base} could not be read ({type(exc).__name__}); "
-                            "try again later, or see https://replicate.com/docs") from None
-        pages = [DocsPage(title=p.title, url=p.url, markdown=bounded_markdown(text, PAGE_CHARS // max(1, len(found))))
-                 for p, text in found]
+            raise ToolError(
+                f"Replicate's docs at {docs.base} could not be read ({type(exc).__name__}); "
+                "try again later, or see https://replicate.com/docs"
+            ) from None
+        pages = [
+            DocsPage(
+                title=p.title, url=p.url, markdown=bounded_markdown(text, PAGE_CHARS // max(1, len(found)))
+            )
+            for p, text in found
+        ]
         hint = None if pages else "no page matched; try other words, or one of other_pages' titles"
         answer = DocsAnswer(pages=pages, other_pages=[p.title for p in others][:30] or None, next=hint)
         return bounded_result(answer, svc.settings.max_response_chars)

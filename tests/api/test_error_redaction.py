@@ -25,13 +25,21 @@ class EchoingAPI(BaseHTTPRequestHandler):
         kind = self.path.rsplit("/", 1)[-1]
         status, content_type = 422, "application/problem+json"
         if kind == "problem":
-            body = json.dumps({
-                "title": f"Bad token {token}",
-                "detail": f"- input: you sent {auth}\n",
-                "status": 422,
-                "invalid_fields": [{"type": "format", "field": f"input.{token}", "description": f"not {token}",
-                                    "nested": {"echo": [token]}}],
-            }).encode()
+            body = json.dumps(
+                {
+                    "title": f"Bad token {token}",
+                    "detail": f"- input: you sent {auth}\n",
+                    "status": 422,
+                    "invalid_fields": [
+                        {
+                            "type": "format",
+                            "field": f"input.{token}",
+                            "description": f"not {token}",
+                            "nested": {"echo": [token]},
+                        }
+                    ],
+                }
+            ).encode()
         elif kind == "escaped":  # the token written with JSON \u escapes: only the parsed fields show it
             escaped = "".join(f"\\u{ord(c):04x}" for c in token)
             body = f'{{"title": "Bad token {escaped}", "detail": "you sent {escaped}"}}'.encode()
@@ -59,8 +67,16 @@ def echoing_api() -> Iterator[str]:
 
 
 def every_text(error: ReplicateError) -> str:
-    return " ".join([str(error), repr(error), error.title or "", error.detail or "",
-                     json.dumps(error.invalid_fields), *getattr(error, "__notes__", [])])
+    return " ".join(
+        [
+            str(error),
+            repr(error),
+            error.title or "",
+            error.detail or "",
+            json.dumps(error.invalid_fields),
+            *getattr(error, "__notes__", []),
+        ]
+    )
 
 
 async def fetch_error(base_url: str, kind: str) -> ReplicateError:
@@ -75,8 +91,14 @@ async def test_problem_body_is_redacted_in_every_field(echoing_api):
     assert isinstance(error, InputValidationError)
     assert error.title == "Bad token [redacted]"
     assert error.detail == "- input: you sent Bearer [redacted]\n"
-    assert error.invalid_fields == [{"type": "format", "field": "input.[redacted]", "description": "not [redacted]",
-                                     "nested": {"echo": ["[redacted]"]}}]
+    assert error.invalid_fields == [
+        {
+            "type": "format",
+            "field": "input.[redacted]",
+            "description": "not [redacted]",
+            "nested": {"echo": ["[redacted]"]},
+        }
+    ]
     assert str(error) == "Bad token [redacted]: input: you sent Bearer [redacted] (HTTP 422)"
     assert TOKEN not in every_text(error) and "r8_" not in every_text(error)
 

@@ -50,7 +50,9 @@ COLUMNS = ("id", "metric", "value", "target", "ok", "runs", "note")
 
 
 def _quiet_logs() -> None:
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
     for name in ("httpx2", "httpx", "mcp", "uvicorn", "uvicorn.access", "uvicorn.error", "replicate_mcp"):
         logging.getLogger(name).setLevel(logging.WARNING if name != "uvicorn.access" else logging.ERROR)
 
@@ -92,7 +94,9 @@ async def run_all(selected: list[str], quick: bool) -> tuple[list[Figure], list[
         except Exception as exc:
             failures.append(key)
             traceback.print_exc(file=sys.stderr)
-            produced = [Figure(key, "benchmark failed", None, "", False, f"{type(exc).__name__}: {exc}"[:200])]
+            produced = [
+                Figure(key, "benchmark failed", None, "", False, f"{type(exc).__name__}: {exc}"[:200])
+            ]
         for figure in produced:
             figure.details.setdefault("seconds", round(time.perf_counter() - started, 2))
         figures.extend(produced)
@@ -114,8 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     figures, failures = anyio.run(run_all, selected, args.quick)
     seconds = time.perf_counter() - started
     print(table(figures))
-    print(f"\nruns = repetitions behind each median; {seconds:.0f} s in all"
-          f"{' (--quick)' if args.quick else ''}; JSON: {args.out}")
+    print(
+        f"\nruns = repetitions behind each median; {seconds:.0f} s in all"
+        f"{' (--quick)' if args.quick else ''}; JSON: {args.out}"
+    )
     report = {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "quick": args.quick,

@@ -41,7 +41,9 @@ async def _time_to_disk(client: Client, running, output_dir: Path, runs: int) ->
 
     async def one(n: int) -> None:
         await anyio.sleep(n * STAGGER)
-        made = await client.call_tool("create_prediction", {"model": MODEL, "input": {"prompt": f"a harbour at dawn {n}"}})
+        made = await client.call_tool(
+            "create_prediction", {"model": MODEL, "input": {"prompt": f"a harbour at dawn {n}"}}
+        )
         if made.is_error:
             raise RuntimeError(made.content[0].text[:300])
         prediction_id = made.structured_content["id"]
@@ -52,8 +54,13 @@ async def _time_to_disk(client: Client, running, output_dir: Path, runs: int) ->
         on_disk = time.time()
         async with httpx2.AsyncClient(timeout=30) as http:
             record = (await http.get(f"{running.url}/_sandbox/predictions/{prediction_id}/events")).json()
-        measured.append({"id": prediction_id, "seconds": on_disk - record["completed_at"],
-                         "run_seconds": record["completed_at"] - record["created_at"]})
+        measured.append(
+            {
+                "id": prediction_id,
+                "seconds": on_disk - record["completed_at"],
+                "run_seconds": record["completed_at"] - record["created_at"],
+            }
+        )
 
     async with anyio.create_task_group() as group:
         for n in range(runs):
@@ -89,8 +96,15 @@ def _http_server(app: Any, port: int):
 async def webhooks(runs: int, time_scale: float, poll_interval: float | None) -> list[dict[str, Any]]:
     with sandbox(time_scale=time_scale, allow_insecure_webhooks=True) as running, workdir() as root:
         port = free_port()
-        config = settings(root, transport="http", port=port, public_url=f"http://127.0.0.1:{port}",
-                          inline_images=False, base_url=running.base_url, poll_interval=poll_interval)
+        config = settings(
+            root,
+            transport="http",
+            port=port,
+            public_url=f"http://127.0.0.1:{port}",
+            inline_images=False,
+            base_url=running.base_url,
+            poll_interval=poll_interval,
+        )
         with _http_server(http_app(create_server(config, base_url=running.base_url), config), port) as url:
             async with (
                 httpx2.AsyncClient(timeout=60) as http,
@@ -99,8 +113,9 @@ async def webhooks(runs: int, time_scale: float, poll_interval: float | None) ->
                 return await _time_to_disk(client, running, root / "outputs", runs)
 
 
-async def run(quick: bool, *, runs: int | None = None, time_scale: float = 1.0,
-              poll_interval: float | None = None) -> list[Figure]:
+async def run(
+    quick: bool, *, runs: int | None = None, time_scale: float = 1.0, poll_interval: float | None = None
+) -> list[Figure]:
     """Real speed by default; the smoke test runs it small and fast (time_scale, poll_interval)."""
     runs = runs or (QUICK_RUNS if quick else RUNS)
     polled = await polling(runs, time_scale, poll_interval)
@@ -109,12 +124,22 @@ async def run(quick: bool, *, runs: int | None = None, time_scale: float = 1.0,
     for label, measured, goal in (("polling", polled, POLLING_GOAL), ("webhooks", hooked, WEBHOOK_GOAL)):
         seconds = [m["seconds"] for m in measured]
         mid = median(seconds)
-        figures.append(Figure(
-            "P10", f"{'completed_at to file on disk, no call asking' if label == 'polling' else ' same'} ({label})",
-            f"{mid:.2f} s", f"<= {goal:g} s", mid <= goal,
-            f"median; max {max(seconds):.2f} s; flux-dev runs of {median([m['run_seconds'] for m in measured]):.1f} s"
-            f" at time scale {time_scale:g}"
-            + (" (in-memory server, 2 s minimum between polls)" if label == "polling"
-               else " (HTTP transport under uvicorn, sandbox delivers to /webhooks/replicate)"),
-            len(seconds), {"runs": measured}))
+        figures.append(
+            Figure(
+                "P10",
+                f"{'completed_at to file on disk, no call asking' if label == 'polling' else ' same'} ({label})",
+                f"{mid:.2f} s",
+                f"<= {goal:g} s",
+                mid <= goal,
+                f"median; max {max(seconds):.2f} s; flux-dev runs of {median([m['run_seconds'] for m in measured]):.1f} s"
+                f" at time scale {time_scale:g}"
+                + (
+                    " (in-memory server, 2 s minimum between polls)"
+                    if label == "polling"
+                    else " (HTTP transport under uvicorn, sandbox delivers to /webhooks/replicate)"
+                ),
+                len(seconds),
+                {"runs": measured},
+            )
+        )
     return figures

@@ -31,7 +31,9 @@ RATES = {"429": 0.05, "500": 0.06, "503": 0.05, "drop": 0.05}  # of every API re
 LOST_ANSWER = 0.25  # about one create in four is made, then its answer is lost
 ATTEMPTS = 5
 SETTLE_SECONDS = 30.0
-RETENTION = 1e7  # model seconds: inputs stay listed for the whole run (Replicate's hour is 36 s at this scale)
+RETENTION = (
+    1e7  # model seconds: inputs stay listed for the whole run (Replicate's hour is 36 s at this scale)
+)
 SAFE = ("safe to call again", "Retry in")  # the only errors after which an agent calls again
 NEXT_STEP = re.compile(
     r"call again|retry|add credit|check |fix |ask the user|set |call \w+|wait_for_prediction|list_predictions|"
@@ -52,9 +54,9 @@ class Agents:
         self.client = client
         self.control = control
         self.rng = random.Random(seed)
-        self.ids: dict[str, str] = {}      # input text -> id the agent got
+        self.ids: dict[str, str] = {}  # input text -> id the agent got
         self.errors: list[tuple[str, str]] = []
-        self.gave_up: list[str] = []       # texts whose agent was told not to retry (or ran out of attempts)
+        self.gave_up: list[str] = []  # texts whose agent was told not to retry (or ran out of attempts)
         self.retries = 0
         self.calls = 0
         self.lost_answers_queued = 0
@@ -96,7 +98,9 @@ class Agents:
             self.retries += 1
             await anyio.sleep(0.05)
         if tool == "create_prediction":
-            result, error = await self.call("wait_for_prediction", {"ids": self.ids[text], "wait_seconds": 20})
+            result, error = await self.call(
+                "wait_for_prediction", {"ids": self.ids[text], "wait_seconds": 20}
+            )
             if error is None:
                 finished = result.structured_content.get("finished") or []
                 self.waited[finished[0]["status"] if finished else "still running"] += 1
@@ -197,18 +201,51 @@ def _kind(message: str) -> str:
 async def run(quick: bool, *, runs: int | None = None) -> list[Figure]:
     count = runs or (60 if quick else RUNS)
     result = await fault_run(count)
-    lost, duplicates, unclear_n = len(result["lost_ids"]), len(result["duplicates"]), len(result["unclear_errors"])
+    lost, duplicates, unclear_n = (
+        len(result["lost_ids"]),
+        len(result["duplicates"]),
+        len(result["unclear_errors"]),
+    )
     faults = ", ".join(f"{kind} {rate:.0%}" for kind, rate in RATES.items())
     sample = f"; first: {result['unclear_errors'][0][:90]}" if result["unclear_errors"] else ""
     return [
-        Figure("P8", f"{count} runs under faults: lost ids", lost, "0", lost == 0,
-               f"{result['upstream_predictions']} predictions upstream, {result['got_an_id']} ids given to agents, "
-               f"{result['held_by_ledger_not_given']} more held by the ledger", 1, result),
-        Figure("P8", "  duplicate runs (one input, several predictions)", duplicates, "0", duplicates == 0,
-               f"{result['retries_after_safe_errors']} retries, each after a 'safe to call again'/'Retry in' error", 1),
-        Figure("P8", "  unclear errors", unclear_n, "0", unclear_n == 0,
-               f"of {result['errors']} errors in {result['tool_calls']} calls{sample}", 1),
-        Figure("P8", "  wall time", f"{result['wall_seconds']:.1f} s", "", None,
-               f"faults on every API request: {faults}; {result['lost_answers_queued']} creates made with their "
-               f"answer lost (drop_after/500_after); {result['gave_up']} runs given up on a 'do not retry' error", 1),
+        Figure(
+            "P8",
+            f"{count} runs under faults: lost ids",
+            lost,
+            "0",
+            lost == 0,
+            f"{result['upstream_predictions']} predictions upstream, {result['got_an_id']} ids given to agents, "
+            f"{result['held_by_ledger_not_given']} more held by the ledger",
+            1,
+            result,
+        ),
+        Figure(
+            "P8",
+            "  duplicate runs (one input, several predictions)",
+            duplicates,
+            "0",
+            duplicates == 0,
+            f"{result['retries_after_safe_errors']} retries, each after a 'safe to call again'/'Retry in' error",
+            1,
+        ),
+        Figure(
+            "P8",
+            "  unclear errors",
+            unclear_n,
+            "0",
+            unclear_n == 0,
+            f"of {result['errors']} errors in {result['tool_calls']} calls{sample}",
+            1,
+        ),
+        Figure(
+            "P8",
+            "  wall time",
+            f"{result['wall_seconds']:.1f} s",
+            "",
+            None,
+            f"faults on every API request: {faults}; {result['lost_answers_queued']} creates made with their "
+            f"answer lost (drop_after/500_after); {result['gave_up']} runs given up on a 'do not retry' error",
+            1,
+        ),
     ]

@@ -23,10 +23,13 @@ from .common import Figure, peak_rss_mb, reset_peak_rss, sandbox_process, settin
 
 PREDICTIONS, QUICK_PREDICTIONS = 2000, 300
 MODEL = "sandbox/text-to-video"
-INPUT = {"duration": 2, "num_inference_steps": 5}  # 20 s load + 5 steps of 2.4 s + 7 s decode: about 39 model s
+INPUT = {
+    "duration": 2,
+    "num_inference_steps": 5,
+}  # 20 s load + 5 steps of 2.4 s + 7 s decode: about 39 model s
 TIME_SCALE = 1.0
-IN_FLIGHT = 50   # create calls at once
-BATCH = 100      # ids per wait_for_prediction (the tool's maximum)
+IN_FLIGHT = 50  # create calls at once
+BATCH = 100  # ids per wait_for_prediction (the tool's maximum)
 RSS_GOAL_MB = 150
 LIMITS = ("--create-limit", "100000", "--other-limit", "1000000")
 REPLICATE_LIMITS = "Replicate: creates 600/min, other 3000/min, GET /predictions/{id} a far larger bucket"
@@ -43,14 +46,21 @@ def _rss_now_mb() -> float | None:
     return None
 
 
-async def in_flight(count: int, time_scale: float = TIME_SCALE, poll_interval: float | None = None) -> dict[str, Any]:
+async def in_flight(
+    count: int, time_scale: float = TIME_SCALE, poll_interval: float | None = None
+) -> dict[str, Any]:
     errors: list[str] = []
     ids: list[str] = []
     finished: dict[str, str] = {}
-    with sandbox_process("--time-scale", str(time_scale), "--cold-boot", "0.5", *LIMITS) as url, workdir() as root:
+    with (
+        sandbox_process("--time-scale", str(time_scale), "--cold-boot", "0.5", *LIMITS) as url,
+        workdir() as root,
+    ):
         config = settings(root, base_url=f"{url}/v1", inline_images=False, poll_interval=poll_interval)
-        async with httpx2.AsyncClient(base_url=url, timeout=30) as control, \
-                Client(create_server(config, base_url=f"{url}/v1"), mode="auto") as client:
+        async with (
+            httpx2.AsyncClient(base_url=url, timeout=30) as control,
+            Client(create_server(config, base_url=f"{url}/v1"), mode="auto") as client,
+        ):
             await client.call_tool("get_model", {"model": MODEL})
             baseline = _rss_now_mb()
             reset = reset_peak_rss()
@@ -61,7 +71,9 @@ async def in_flight(count: int, time_scale: float = TIME_SCALE, poll_interval: f
                 async with limiter:
                     try:
                         result = await client.call_tool(
-                            "create_prediction", {"model": MODEL, "input": {"prompt": f"in flight {n}", **INPUT}})
+                            "create_prediction",
+                            {"model": MODEL, "input": {"prompt": f"in flight {n}", **INPUT}},
+                        )
                     except Exception as exc:
                         errors.append(f"create: {type(exc).__name__}: {exc}")
                         return
@@ -101,9 +113,13 @@ async def in_flight(count: int, time_scale: float = TIME_SCALE, poll_interval: f
             saved = sum(1 for folder in (root / "outputs").iterdir() if folder.is_dir())
     wall = ended - started
     requests = stats["requests"]
-    creates = sum(n for route, n in requests.items() if route.startswith("POST ") and route.endswith("/predictions"))
+    creates = sum(
+        n for route, n in requests.items() if route.startswith("POST ") and route.endswith("/predictions")
+    )
     polls = requests.get(POLL_ROUTE, 0)
-    other = sum(n for route, n in requests.items() if route.startswith(("GET /v1", "POST /v1"))) - creates - polls
+    other = (
+        sum(n for route, n in requests.items() if route.startswith(("GET /v1", "POST /v1"))) - creates - polls
+    )
     return {
         "count": count,
         "time_scale": time_scale,
@@ -125,29 +141,71 @@ async def in_flight(count: int, time_scale: float = TIME_SCALE, poll_interval: f
     }
 
 
-async def run(quick: bool, *, count: int | None = None, time_scale: float = TIME_SCALE,
-              poll_interval: float | None = None) -> list[Figure]:
+async def run(
+    quick: bool,
+    *,
+    count: int | None = None,
+    time_scale: float = TIME_SCALE,
+    poll_interval: float | None = None,
+) -> list[Figure]:
     """The smoke test runs it small and fast (count, time_scale, poll_interval)."""
     count = count or (QUICK_PREDICTIONS if quick else PREDICTIONS)
     r = await in_flight(count, time_scale, poll_interval)
     errors = len(r["errors"])
     sample = f"; first: {r['errors'][0][:90]}" if r["errors"] else ""
     rss = r["peak_rss_mb"]
-    rss_note = (f"whole benchmark process (server + in-memory client; the sandbox runs in its own process); "
-                f"{r['rss_before_mb']} MB before the creates"
-                + ("" if r["peak_rss_reset"] else "; VmHWM could not be reset: includes earlier benchmarks"))
+    rss_note = (
+        f"whole benchmark process (server + in-memory client; the sandbox runs in its own process); "
+        f"{r['rss_before_mb']} MB before the creates"
+        + ("" if r["peak_rss_reset"] else "; VmHWM could not be reset: includes earlier benchmarks")
+    )
     return [
-        Figure("P11", f"{count:,} predictions in flight in one server: errors", errors, "0", errors == 0,
-               "tool errors, exceptions and per-id problems" + sample, 1, r),
-        Figure("P11", "  finished and returned by wait_for_prediction", f"{r['succeeded']:,}/{count:,}",
-               f"{count:,}/{count:,}", r["succeeded"] == count,
-               f"{r['created']:,} created in {r['create_seconds']:.1f} s; {r['folders_saved']:,} output folders saved", 1),
-        Figure("P11", "  supervisor's polls (GET /v1/predictions/{id})", f"{r['polls_per_second']:.1f}/s", "", None,
-               f"{r['polls']:,} over the run; creates {r['creates_per_minute']:,}/min (agent-driven), other API "
-               f"{r['other_api_per_minute']:,}/min; {REPLICATE_LIMITS}", 1),
-        Figure("P11", "  peak RSS (VmHWM)", None if rss is None else f"{rss:.0f} MB", f"<= {RSS_GOAL_MB} MB",
-               None if rss is None else rss <= RSS_GOAL_MB, rss_note, 1),
-        Figure("P11", "  wall time (create all + wait all)", f"{r['wall_seconds']:.1f} s", "", None,
-               f"each run about 39 model s = {39 * time_scale:.1f} s wall (time_scale {time_scale:g}); "
-               f"{IN_FLIGHT} creates at once, waits of {BATCH} ids in parallel", 1),
+        Figure(
+            "P11",
+            f"{count:,} predictions in flight in one server: errors",
+            errors,
+            "0",
+            errors == 0,
+            "tool errors, exceptions and per-id problems" + sample,
+            1,
+            r,
+        ),
+        Figure(
+            "P11",
+            "  finished and returned by wait_for_prediction",
+            f"{r['succeeded']:,}/{count:,}",
+            f"{count:,}/{count:,}",
+            r["succeeded"] == count,
+            f"{r['created']:,} created in {r['create_seconds']:.1f} s; {r['folders_saved']:,} output folders saved",
+            1,
+        ),
+        Figure(
+            "P11",
+            "  supervisor's polls (GET /v1/predictions/{id})",
+            f"{r['polls_per_second']:.1f}/s",
+            "",
+            None,
+            f"{r['polls']:,} over the run; creates {r['creates_per_minute']:,}/min (agent-driven), other API "
+            f"{r['other_api_per_minute']:,}/min; {REPLICATE_LIMITS}",
+            1,
+        ),
+        Figure(
+            "P11",
+            "  peak RSS (VmHWM)",
+            None if rss is None else f"{rss:.0f} MB",
+            f"<= {RSS_GOAL_MB} MB",
+            None if rss is None else rss <= RSS_GOAL_MB,
+            rss_note,
+            1,
+        ),
+        Figure(
+            "P11",
+            "  wall time (create all + wait all)",
+            f"{r['wall_seconds']:.1f} s",
+            "",
+            None,
+            f"each run about 39 model s = {39 * time_scale:.1f} s wall (time_scale {time_scale:g}); "
+            f"{IN_FLIGHT} creates at once, waits of {BATCH} ids in parallel",
+            1,
+        ),
     ]

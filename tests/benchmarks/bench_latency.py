@@ -15,7 +15,9 @@ from mcp import Client
 from .common import HELLO, TOKEN, Figure, median, sandbox, server, stdio_params, workdir
 
 TARGET = 1.5
-SIMULATED_LATENCY = 0.02  # wall seconds added to every API request by the sandbox's "slow" fault, as a far API would
+SIMULATED_LATENCY = (
+    0.02  # wall seconds added to every API request by the sandbox's "slow" fault, as a far API would
+)
 FLUX = "black-forest-labs/flux-schnell"
 
 
@@ -54,8 +56,11 @@ async def _timings(call: Callable[[], Awaitable[object]], repetitions: int, warm
 
 async def _succeeded_prediction(http: httpx2.AsyncClient, base_url: str, case: Case) -> str:
     model = (await http.get(f"{base_url}/models/{case.model}")).raise_for_status().json()
-    response = await http.post(f"{base_url}/predictions", headers={"Prefer": "wait=30"},
-                               json={"version": model["latest_version"]["id"], "input": case.input})
+    response = await http.post(
+        f"{base_url}/predictions",
+        headers={"Prefer": "wait=30"},
+        json={"version": model["latest_version"]["id"], "input": case.input},
+    )
     response.raise_for_status()
     prediction = response.json()
     while prediction["status"] not in ("succeeded", "failed", "canceled"):
@@ -73,8 +78,11 @@ def _through(client: Client, prediction_id: str, case: Case) -> Callable[[], Awa
             raise RuntimeError(result.content[0].text[:300])
         images = sum(1 for block in result.content if block.type == "image")
         if images != case.images:
-            raise RuntimeError(f"get_prediction answered {images} image previews for the {case.label} model, "
-                               f"not {case.images}")
+            raise RuntimeError(
+                f"get_prediction answered {images} image previews for the {case.label} model, "
+                f"not {case.images}"
+            )
+
     return call
 
 
@@ -86,11 +94,17 @@ async def run(quick: bool) -> list[Figure]:
     for case in CASES:
         far = await _with_latency(case, max(10, repetitions // 2))
         ratio = far["memory_ms"] / far["raw_ms"]
-        figures.append(Figure(
-            "P4", f"  {case.label} ({case.model}), API {SIMULATED_LATENCY * 1e3:.0f} ms away (in memory)",
-            round(ratio, 2), f"<= {TARGET}x", ratio <= TARGET,
-            f"{far['memory_ms']:.2f} ms vs raw {far['raw_ms']:.2f} ms (sandbox slow fault on every request)",
-            far["repetitions"]))
+        figures.append(
+            Figure(
+                "P4",
+                f"  {case.label} ({case.model}), API {SIMULATED_LATENCY * 1e3:.0f} ms away (in memory)",
+                round(ratio, 2),
+                f"<= {TARGET}x",
+                ratio <= TARGET,
+                f"{far['memory_ms']:.2f} ms vs raw {far['raw_ms']:.2f} ms (sandbox slow fault on every request)",
+                far["repetitions"],
+            )
+        )
     return figures
 
 
@@ -111,22 +125,38 @@ async def _loopback(case: Case, repetitions: int) -> list[Figure]:
                 stdio = await _timings(_through(client, prediction_id, case), repetitions)
             raw_after = await _timings(raw, repetitions)
     raw_ms = median(raw_before + raw_after)
-    details = {"raw_ms": raw_ms, "memory_ms": median(memory), "stdio_ms": median(stdio), "prediction": prediction_id,
-               "model": case.model, "image_previews": case.images}
+    details = {
+        "raw_ms": raw_ms,
+        "memory_ms": median(memory),
+        "stdio_ms": median(stdio),
+        "prediction": prediction_id,
+        "model": case.model,
+        "image_previews": case.images,
+    }
     figures = []
     for label, samples in (("in memory", memory), ("stdio", stdio)):
         ratio = median(samples) / raw_ms
-        figures.append(Figure(
-            "P4", f"get_prediction latency / raw GET, {case.label} ({case.model}, {label})", round(ratio, 2),
-            f"<= {TARGET}x", ratio <= TARGET,
-            f"{median(samples):.2f} ms vs raw {raw_ms:.2f} ms loopback (+{median(samples) - raw_ms:.2f} ms)",
-            repetitions, details))
+        figures.append(
+            Figure(
+                "P4",
+                f"get_prediction latency / raw GET, {case.label} ({case.model}, {label})",
+                round(ratio, 2),
+                f"<= {TARGET}x",
+                ratio <= TARGET,
+                f"{median(samples):.2f} ms vs raw {raw_ms:.2f} ms loopback (+{median(samples) - raw_ms:.2f} ms)",
+                repetitions,
+                details,
+            )
+        )
     return figures
 
 
 async def _with_latency(case: Case, repetitions: int) -> dict[str, float]:
     """The same comparison with every API request held SIMULATED_LATENCY seconds, as over a real network."""
-    with sandbox(time_scale=0.01, fault_slow=1.0, slow_seconds=SIMULATED_LATENCY) as running, workdir() as root:
+    with (
+        sandbox(time_scale=0.01, fault_slow=1.0, slow_seconds=SIMULATED_LATENCY) as running,
+        workdir() as root,
+    ):
         async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30) as http:
             prediction_id = await _succeeded_prediction(http, running.base_url, case)
             url = f"{running.base_url}/predictions/{prediction_id}"

@@ -29,7 +29,9 @@ async def load(client: Client, count: int) -> dict[str, Any]:
     async def create(n: int) -> None:
         async with limiter:
             try:
-                result = await client.call_tool("create_prediction", {"model": HELLO, "input": {"text": f"load {n}"}})
+                result = await client.call_tool(
+                    "create_prediction", {"model": HELLO, "input": {"text": f"load {n}"}}
+                )
             except Exception as exc:  # a transport or protocol failure counts as an error
                 errors.append(f"create: {type(exc).__name__}: {exc}")
                 return
@@ -105,18 +107,45 @@ async def run(quick: bool) -> list[Figure]:
     sample = f"; first: {result['errors'][0][:80]}" if result["errors"] else ""
     model_wall = result["predict_time_max_model_s"] * TIME_SCALE
     return [
-        Figure("P5", f"{PREDICTIONS} concurrent predictions: errors", errors, "0", errors == 0,
-               "tool errors + exceptions (create_prediction and wait_for_prediction)" + sample, 1, result),
-        Figure("P5", "  succeeded and returned by wait_for_prediction", f"{collected}/{PREDICTIONS}",
-               f"{PREDICTIONS}/{PREDICTIONS}", collected == PREDICTIONS,
-               f"{result['created']} created, {result['failed']} failed, {result['still_running']} still running, "
-               f"{result['missing_from_results']} absent from the wait results", 1),
-        Figure("P5", "  wall time (create all + wait all)", f"{result['wall_seconds']:.1f} s", "", None,
-               f"creates {result['create_seconds']:.1f} s at {IN_FLIGHT} in flight; model's own time: max "
-               f"{result['predict_time_max_model_s']:.2f} model-s = {model_wall:.3f} wall-s each "
-               f"(time_scale {TIME_SCALE}), sum {result['predict_time_sum_model_s']:.0f} model-s", 1),
-        Figure("P5", "  peak RSS of the server process (VmHWM)", None if rss is None else f"{rss:.0f} MB",
-               f"<= {RSS_TARGET_MB} MB", None if rss is None else rss <= RSS_TARGET_MB,
-               f"sandbox limits raised (create {LIMITS['create_limit']:,}/min, other {LIMITS['other_limit']:,}/min); "
-               f"{stats['total']:,} API requests", 1),
+        Figure(
+            "P5",
+            f"{PREDICTIONS} concurrent predictions: errors",
+            errors,
+            "0",
+            errors == 0,
+            "tool errors + exceptions (create_prediction and wait_for_prediction)" + sample,
+            1,
+            result,
+        ),
+        Figure(
+            "P5",
+            "  succeeded and returned by wait_for_prediction",
+            f"{collected}/{PREDICTIONS}",
+            f"{PREDICTIONS}/{PREDICTIONS}",
+            collected == PREDICTIONS,
+            f"{result['created']} created, {result['failed']} failed, {result['still_running']} still running, "
+            f"{result['missing_from_results']} absent from the wait results",
+            1,
+        ),
+        Figure(
+            "P5",
+            "  wall time (create all + wait all)",
+            f"{result['wall_seconds']:.1f} s",
+            "",
+            None,
+            f"creates {result['create_seconds']:.1f} s at {IN_FLIGHT} in flight; model's own time: max "
+            f"{result['predict_time_max_model_s']:.2f} model-s = {model_wall:.3f} wall-s each "
+            f"(time_scale {TIME_SCALE}), sum {result['predict_time_sum_model_s']:.0f} model-s",
+            1,
+        ),
+        Figure(
+            "P5",
+            "  peak RSS of the server process (VmHWM)",
+            None if rss is None else f"{rss:.0f} MB",
+            f"<= {RSS_TARGET_MB} MB",
+            None if rss is None else rss <= RSS_TARGET_MB,
+            f"sandbox limits raised (create {LIMITS['create_limit']:,}/min, other {LIMITS['other_limit']:,}/min); "
+            f"{stats['total']:,} API requests",
+            1,
+        ),
     ]

@@ -79,7 +79,9 @@ def first_text(record: dict[str, Any], seen: list[tuple[float, float, str]]) -> 
             break
     done = next((e["at"] for e in events if e["event"] == "done"), None)
     return {
-        "first_token_to_progress_text_s": None if first_token is None or carrying is None else carrying - first_token,
+        "first_token_to_progress_text_s": None
+        if first_token is None or carrying is None
+        else carrying - first_token,
         "first_token_after_create_s": None if first_token is None else first_token - record["created_at"],
         "tokens": len(chunks),
         "run_seconds": None if done is None or first_token is None else done - first_token,
@@ -87,22 +89,34 @@ def first_text(record: dict[str, Any], seen: list[tuple[float, float, str]]) -> 
     }
 
 
-async def run(quick: bool, *, steps: int | None = None, time_scale: float = 1.0, poll_interval: float | None = None,
-              llama_input: dict[str, Any] = LLAMA_INPUT) -> list[Figure]:
+async def run(
+    quick: bool,
+    *,
+    steps: int | None = None,
+    time_scale: float = 1.0,
+    poll_interval: float | None = None,
+    llama_input: dict[str, Any] = LLAMA_INPUT,
+) -> list[Figure]:
     """Real speed by default; the smoke test runs it small and fast (time_scale, poll_interval)."""
     steps = steps or (QUICK_STEPS if quick else STEPS)
     with sandbox(time_scale=time_scale) as running, workdir() as root:
-        async with Client(server(running, root, archive=False, poll_interval=poll_interval), mode="auto") as client:
+        async with Client(
+            server(running, root, archive=False, poll_interval=poll_interval), mode="auto"
+        ) as client:
             await client.call_tool("get_model", {"model": SDXL})
             await client.call_tool("get_model", {"model": LLAMA})
             image = Progress()
             result = await client.call_tool(
-                "run_model", {"model": SDXL, "input": {"prompt": PROMPT, "num_inference_steps": steps}},
-                progress_callback=image)
+                "run_model",
+                {"model": SDXL, "input": {"prompt": PROMPT, "num_inference_steps": steps}},
+                progress_callback=image,
+            )
             image_id = result.structured_content["id"]
             image_status = result.structured_content["status"]
             text = Progress()
-            result = await client.call_tool("run_model", {"model": LLAMA, "input": llama_input}, progress_callback=text)
+            result = await client.call_tool(
+                "run_model", {"model": LLAMA, "input": llama_input}, progress_callback=text
+            )
             text_id = result.structured_content["id"]
         image_events = (await _record(running, image_id))["events"]
         text_record = await _record(running, text_id)
@@ -112,20 +126,43 @@ async def run(quick: bool, *, steps: int | None = None, time_scale: float = 1.0,
     streamed = first_text(text_record, text.seen)
     stale = list(measured["staleness"].values())
     gap = streamed["first_token_to_progress_text_s"]
-    details = {**measured, "latencies": {str(k): round(v, 3) for k, v in measured["latencies"].items()},
-               "staleness": {str(k): round(v, 3) for k, v in measured["staleness"].items()},
-               "status": image_status, "steps": steps, "llama": streamed}
+    details = {
+        **measured,
+        "latencies": {str(k): round(v, 3) for k, v in measured["latencies"].items()},
+        "staleness": {str(k): round(v, 3) for k, v in measured["staleness"].items()},
+        "status": image_status,
+        "steps": steps,
+        "llama": streamed,
+    }
     return [
-        Figure("P9", f"progress latency, sdxl {steps} steps, time scale {time_scale:g}: median", f"{mid:.2f} s",
-               f"<= {MEDIAN_GOAL:g} s", mid <= MEDIAN_GOAL,
-               f"p90 {p90:.2f} s, max {max(values, default=float('nan')):.2f} s; {measured['shown']} of "
-               f"{measured['emitted']} percentages reached the client (run_model, 2 s minimum between polls)",
-               len(values), details),
-        Figure("P9", "  every percentage emitted: until the client saw it or a later one", f"{median(stale):.2f} s",
-               "", None, f"median; p90 {percentile(stale, 0.9):.2f} s, max {max(stale, default=float('nan')):.2f} s",
-               len(stale)),
-        Figure("P9", "  llama-3-8b: first token to first progress text",
-               "never" if gap is None else f"{gap:.2f} s", "", None,
-               f"{streamed['tokens']} tokens over {streamed['run_seconds'] or 0:.1f} s; "
-               f"first token {streamed['first_token_after_create_s'] or 0:.2f} s after the create", 1),
+        Figure(
+            "P9",
+            f"progress latency, sdxl {steps} steps, time scale {time_scale:g}: median",
+            f"{mid:.2f} s",
+            f"<= {MEDIAN_GOAL:g} s",
+            mid <= MEDIAN_GOAL,
+            f"p90 {p90:.2f} s, max {max(values, default=float('nan')):.2f} s; {measured['shown']} of "
+            f"{measured['emitted']} percentages reached the client (run_model, 2 s minimum between polls)",
+            len(values),
+            details,
+        ),
+        Figure(
+            "P9",
+            "  every percentage emitted: until the client saw it or a later one",
+            f"{median(stale):.2f} s",
+            "",
+            None,
+            f"median; p90 {percentile(stale, 0.9):.2f} s, max {max(stale, default=float('nan')):.2f} s",
+            len(stale),
+        ),
+        Figure(
+            "P9",
+            "  llama-3-8b: first token to first progress text",
+            "never" if gap is None else f"{gap:.2f} s",
+            "",
+            None,
+            f"{streamed['tokens']} tokens over {streamed['run_seconds'] or 0:.1f} s; "
+            f"first token {streamed['first_token_after_create_s'] or 0:.2f} s after the create",
+            1,
+        ),
     ]

@@ -44,12 +44,12 @@ from .common import Figure, sandbox_process
 
 PREDICTIONS, QUICK_PREDICTIONS = 1000, 200
 TENANTS, REPLICAS = 10, 3
-WORKERS = 4          # calls in flight at once per person
+WORKERS = 4  # calls in flight at once per person
 MODEL = "black-forest-labs/flux-schnell"
 INPUT = {"megapixels": "0.25"}  # 512x512 webp: one file per prediction
-COLD_BOOT = 4.0      # model seconds in `starting` (time scale 1): about 5.2 s a run, so hundreds are in flight
+COLD_BOOT = 4.0  # model seconds in `starting` (time scale 1): about 5.2 s a run, so hundreds are in flight
 LEASE_SECONDS = 3.0  # how long a dead replica's runs wait before another takes them over
-PROBE_EVERY = 20     # one id in 20 is probed by another person
+PROBE_EVERY = 20  # one id in 20 is probed by another person
 WAIT_BATCH = 100
 CALL_TIMEOUT = 90.0
 SETTLE_SECONDS = 30.0  # after the agents: every unfinished run, unarchived file and unknown create settled
@@ -97,8 +97,11 @@ class Session:
 
     async def run(self, action: Callable[[Client], Awaitable[Any]]) -> Any:
         if self._http is None:
-            self._http = httpx2.AsyncClient(headers={"authorization": f"Bearer {token(self.tenant)}"},
-                                            timeout=CALL_TIMEOUT, limits=httpx2.Limits(max_keepalive_connections=0))
+            self._http = httpx2.AsyncClient(
+                headers={"authorization": f"Bearer {token(self.tenant)}"},
+                timeout=CALL_TIMEOUT,
+                limits=httpx2.Limits(max_keepalive_connections=0),
+            )
         try:
             with anyio.fail_after(CALL_TIMEOUT):
                 transport = streamable_http_client(f"{self.url}/mcp", http_client=self._http)
@@ -133,15 +136,17 @@ def text_of(result: Any) -> str:
 class Tally:
     """What the agents did and saw in one run."""
 
-    given: dict[str, str] = field(default_factory=dict)          # prompt -> id the owner got
-    owner: dict[str, int] = field(default_factory=dict)          # id -> tenant
-    finished: dict[str, str] = field(default_factory=dict)       # id -> status returned to its owner
-    cut_creates: list[str] = field(default_factory=list)         # prompts whose create call the kill cut
-    refused_creates: list[str] = field(default_factory=list)     # prompts refused with an error not safe to retry
+    given: dict[str, str] = field(default_factory=dict)  # prompt -> id the owner got
+    owner: dict[str, int] = field(default_factory=dict)  # id -> tenant
+    finished: dict[str, str] = field(default_factory=dict)  # id -> status returned to its owner
+    cut_creates: list[str] = field(default_factory=list)  # prompts whose create call the kill cut
+    refused_creates: list[str] = field(
+        default_factory=list
+    )  # prompts refused with an error not safe to retry
     retries: int = 0
-    probes: Counter[str] = field(default_factory=Counter)        # kind -> probes answered "not found"
-    leaks: list[str] = field(default_factory=list)               # probes answered otherwise
-    probe_failures: list[str] = field(default_factory=list)      # probes the connection failed twice
+    probes: Counter[str] = field(default_factory=Counter)  # kind -> probes answered "not found"
+    leaks: list[str] = field(default_factory=list)  # probes answered otherwise
+    probe_failures: list[str] = field(default_factory=list)  # probes the connection failed twice
     wait_errors: list[str] = field(default_factory=list)
     failed_calls: Counter[str] = field(default_factory=Counter)  # calls whose connection failed, by reason
 
@@ -152,8 +157,14 @@ def not_found(kind: str, result: Any, prediction_id: str) -> bool:
         return result.is_error and "Not found" in text_of(result)
     data = result.structured_content or {}
     problems = data.get("problems") or []
-    return (not result.is_error and not data.get("finished") and [p["id"] for p in problems] == [prediction_id]
-            and "no prediction has this id" in problems[0]["error"])
+    return (
+        not result.is_error
+        and not data.get("finished")
+        and [p["id"] for p in problems] == [prediction_id]
+        and "no prediction has this id" in problems[0]["error"]
+    )
+
+
 RESOURCE_REFUSALS = ("unknown prediction", "no saved file")
 
 
@@ -226,8 +237,11 @@ async def agent(url: str, tenant: int, prompts: list[tuple[int, str]], work: Wor
         while waiting:
             batch = waiting[:WAIT_BATCH]
             try:
-                result = await own.run(lambda c, b=batch: c.call_tool(
-                    "wait_for_prediction", {"ids": b, "wait_seconds": 30, "images": False}))
+                result = await own.run(
+                    lambda c, b=batch: c.call_tool(
+                        "wait_for_prediction", {"ids": b, "wait_seconds": 30, "images": False}
+                    )
+                )
             except Exception as exc:
                 tally.wait_errors.append(f"{type(exc).__name__}: {exc}"[:200])
                 continue  # a wait is safe to repeat
@@ -249,7 +263,9 @@ async def agent(url: str, tenant: int, prompts: list[tuple[int, str]], work: Wor
         await other.close()
 
 
-async def killer(replicas: list[Replica], redis_url: str, tally: Tally, half: int, killed: dict[str, Any]) -> None:
+async def killer(
+    replicas: list[Replica], redis_url: str, tally: Tally, half: int, killed: dict[str, Any]
+) -> None:
     """When half the ids are given out, SIGKILL the replica holding the most leases."""
     leases = redis.Redis.from_url(redis_url, decode_responses=True)
     try:
@@ -263,8 +279,13 @@ async def killer(replicas: list[Replica], redis_url: str, tally: Tally, half: in
                     holders[replica.port] += 1
         victim = max(replicas, key=lambda r: holders[r.port])
         victim.kill()
-        killed.update(port=victim.port, leases_held=holders[victim.port], leases_all=sum(holders.values()),
-                      ids_given=len(tally.given), at=time.perf_counter())
+        killed.update(
+            port=victim.port,
+            leases_held=holders[victim.port],
+            leases_all=sum(holders.values()),
+            ids_given=len(tally.given),
+            at=time.perf_counter(),
+        )
     finally:
         leases.close()
 
@@ -286,24 +307,52 @@ def settle(ledger: RedisLedger, seconds: float) -> dict[str, int]:
     """Wait (bounded) until no prediction is unfinished or unarchived and no create is unresolved; what is left."""
     deadline = time.monotonic() + seconds
     while True:
-        left = {"pending": len(ledger.pending()), "unarchived": len(ledger.unarchived()),
-                "unresolved_intents": len(ledger.unresolved_intents())}
+        left = {
+            "pending": len(ledger.pending()),
+            "unarchived": len(ledger.unarchived()),
+            "unresolved_intents": len(ledger.unresolved_intents()),
+        }
         if not any(left.values()) or time.monotonic() > deadline:
             return left
         time.sleep(0.2)
 
 
-async def team_run(replica_count: int, work: Workload, *, kill: bool, redis_url: str, s3_url: str,
-                   s3_env: dict[str, str], root: Path, label: str) -> dict[str, Any]:
+async def team_run(
+    replica_count: int,
+    work: Workload,
+    *,
+    kill: bool,
+    redis_url: str,
+    s3_url: str,
+    s3_env: dict[str, str],
+    root: Path,
+    label: str,
+) -> dict[str, Any]:
     redis.Redis.from_url(redis_url).flushdb()
     archive = f"{s3_url}/{label}"
     accounts = [arg for t in range(work.tenants) for arg in ("--account", f"{token(t)}={username(t)}")]
-    extra = ["--auth", "replicate-token", "--lease-seconds", str(work.lease_seconds), "--log-level", "WARNING"]
+    extra = [
+        "--auth",
+        "replicate-token",
+        "--lease-seconds",
+        str(work.lease_seconds),
+        "--log-level",
+        "WARNING",
+    ]
     if work.poll_rate:
         extra += ["--poll-rate", str(work.poll_rate)]
-    with sandbox_process("--time-scale", "1", "--cold-boot", str(work.cold_boot), *SANDBOX_LIMITS, *accounts) as url:
-        replicas = start_replicas(replica_count, tmp=root / label, sandbox_url=url, redis_url=redis_url,
-                                  s3_url=archive, s3_env={**s3_env, "REPLICATE_MCP_STATE_KEY": STATE_KEY}, extra=extra)
+    with sandbox_process(
+        "--time-scale", "1", "--cold-boot", str(work.cold_boot), *SANDBOX_LIMITS, *accounts
+    ) as url:
+        replicas = start_replicas(
+            replica_count,
+            tmp=root / label,
+            sandbox_url=url,
+            redis_url=redis_url,
+            s3_url=archive,
+            s3_env={**s3_env, "REPLICATE_MCP_STATE_KEY": STATE_KEY},
+            extra=extra,
+        )
         balancer = RoundRobin([r.port for r in replicas])
         tally, killed = Tally(), {}
         try:
@@ -314,10 +363,15 @@ async def team_run(replica_count: int, work: Workload, *, kill: bool, redis_url:
                     if kill:
                         group.start_soon(killer, replicas, redis_url, tally, work.predictions // 2, killed)
                     for tenant in range(work.tenants):
-                        prompts = [(n, f"p12-{label}-{tenant}-{n}") for n in range(work.predictions)
-                                   if n % work.tenants == tenant]
+                        prompts = [
+                            (n, f"p12-{label}-{tenant}-{n}")
+                            for n in range(work.predictions)
+                            if n % work.tenants == tenant
+                        ]
                         for w in range(work.workers):
-                            group.start_soon(agent, balancer.url, tenant, prompts[w::work.workers], work, tally)
+                            group.start_soon(
+                                agent, balancer.url, tenant, prompts[w :: work.workers], work, tally
+                            )
                 agents_done = time.perf_counter()
                 ledger = RedisLedger.from_url(redis_url)
                 left = await anyio.to_thread.run_sync(settle, ledger, work.settle_seconds)
@@ -330,14 +384,39 @@ async def team_run(replica_count: int, work: Workload, *, kill: bool, redis_url:
                 if replica.process.poll() is None:
                     replica.process.terminate()
                     replica.process.wait(10)
-    return _count(work, tally, killed, ledger, upstream, stats, left, s3_env, archive, replica_count,
-                  wall=agents_done - started, settle=settled - agents_done, started=started)
+    return _count(
+        work,
+        tally,
+        killed,
+        ledger,
+        upstream,
+        stats,
+        left,
+        s3_env,
+        archive,
+        replica_count,
+        wall=agents_done - started,
+        settle=settled - agents_done,
+        started=started,
+    )
 
 
-def _count(work: Workload, tally: Tally, killed: dict[str, Any], ledger: RedisLedger,
-           upstream: dict[int, list[dict[str, Any]]], stats: dict[str, Any], left: dict[str, int],
-           s3_env: dict[str, str], archive: str, replica_count: int, *, wall: float, settle: float,
-           started: float) -> dict[str, Any]:
+def _count(
+    work: Workload,
+    tally: Tally,
+    killed: dict[str, Any],
+    ledger: RedisLedger,
+    upstream: dict[int, list[dict[str, Any]]],
+    stats: dict[str, Any],
+    left: dict[str, int],
+    s3_env: dict[str, str],
+    archive: str,
+    replica_count: int,
+    *,
+    wall: float,
+    settle: float,
+    started: float,
+) -> dict[str, Any]:
     bucket, _, prefix = archive.removeprefix("s3://").partition("/")
     s3 = s3_client(s3_env)
     stored: set[str] = set()
@@ -361,14 +440,18 @@ def _count(work: Workload, tally: Tally, killed: dict[str, Any], ledger: RedisLe
                 misfiled.append(f"{p['id']} of {username(tenant)} filed under {entry.tenant}")
             if entry.status not in TERMINAL_STATUSES:
                 unfollowed.append(p["id"])
-            elif entry.status == "succeeded" and (not entry.files or any(f.stored not in stored for f in entry.files)):
+            elif entry.status == "succeeded" and (
+                not entry.files or any(f.stored not in stored for f in entry.files)
+            ):
                 unarchived.append(p["id"])
     ledger.close()
     duplicates = {f"{username(t)}: {prompt}": ids for (t, prompt), ids in by_input.items() if len(ids) > 1}
     made = sum(len(v) for v in upstream.values())
     requests: dict[str, int] = stats["requests"]
     api = {route: n for route, n in requests.items() if " /v1/" in route}
-    creates = sum(n for route, n in api.items() if route.startswith("POST ") and route.endswith("/predictions"))
+    creates = sum(
+        n for route, n in api.items() if route.startswith("POST ") and route.endswith("/predictions")
+    )
     polls = api.get("GET /v1/predictions/{id}", 0)
     not_returned = [i for i in given if tally.finished.get(i) not in TERMINAL_STATUSES]
     probes = sum(tally.probes.values()) + len(tally.leaks)
@@ -411,13 +494,25 @@ def _count(work: Workload, tally: Tally, killed: dict[str, Any], ledger: RedisLe
 
 async def compare(work: Workload, replica_count: int = REPLICAS) -> tuple[dict[str, Any], dict[str, Any]]:
     """The workload on `replica_count` replicas with one killed midway, then on one replica; both results."""
-    with tempfile.TemporaryDirectory(prefix="replicate-mcp-p12-") as name, \
-            redis_server(Path(name)) as redis_url, s3_server() as (s3_url, s3_env):
+    with (
+        tempfile.TemporaryDirectory(prefix="replicate-mcp-p12-") as name,
+        redis_server(Path(name)) as redis_url,
+        s3_server() as (s3_url, s3_env),
+    ):
         root = Path(name)
-        several = await team_run(replica_count, work, kill=True, redis_url=redis_url, s3_url=s3_url,
-                                 s3_env=s3_env, root=root, label=f"r{replica_count}")
-        one = await team_run(1, work, kill=False, redis_url=redis_url, s3_url=s3_url, s3_env=s3_env, root=root,
-                             label="r1")
+        several = await team_run(
+            replica_count,
+            work,
+            kill=True,
+            redis_url=redis_url,
+            s3_url=s3_url,
+            s3_env=s3_env,
+            root=root,
+            label=f"r{replica_count}",
+        )
+        one = await team_run(
+            1, work, kill=False, redis_url=redis_url, s3_url=s3_url, s3_env=s3_env, root=root, label="r1"
+        )
     return several, one
 
 
@@ -428,8 +523,10 @@ async def run(quick: bool, *, work: Workload | None = None, replica_count: int =
     several, one = await compare(work, replica_count)
     size = f"{work.predictions:,} predictions from {work.tenants} tenants"
     killed = several["killed"]
-    kill_note = (f"replica killed at {killed.get('at', '?')} s after {killed.get('ids_given', '?')} ids given, "
-                 f"holding {killed.get('leases_held', '?')} of {killed.get('leases_all', '?')} leases")
+    kill_note = (
+        f"replica killed at {killed.get('at', '?')} s after {killed.get('ids_given', '?')} ids given, "
+        f"holding {killed.get('leases_held', '?')} of {killed.get('leases_all', '?')} leases"
+    )
 
     def both(key: str) -> str:
         return f"1 replica: {len(one[key]) if isinstance(one[key], list | dict) else one[key]}"
@@ -437,28 +534,59 @@ async def run(quick: bool, *, work: Workload | None = None, replica_count: int =
     lost, duplicated, crossed = several["lost"], len(several["duplicates"]), len(several["cross_tenant"])
     cross_sample = f"; first: {several['cross_tenant'][0][:120]}" if crossed else ""
     return [
-        Figure("P12", f"{size} on {replica_count} replicas, one SIGKILLed midway (issue 15's P8): lost", lost, "0",
-               lost == 0 and one["lost"] == 0,
-               f"{len(several['lost_unrecorded'])} unrecorded, {len(several['lost_unfollowed'])} not followed "
-               f"to the end, {len(several['lost_unarchived'])} not archived; {several['upstream_predictions']:,} "
-               f"upstream, {several['ids_given']:,} ids given, {several['cut_creates']} creates cut by the kill; "
-               f"{kill_note}; {both('lost')}", 1, {"several": several, "one": one}),
-        Figure("P12", "  duplicated (one person's input, several predictions)", duplicated, "0",
-               duplicated == 0 and not one["duplicates"],
-               f"{several['retries_after_safe_errors']} retries after 'safe to call again'; {both('duplicates')}", 1),
-        Figure("P12", "  cross-tenant answers (B's get/wait/cancel/resources on A's id)", crossed, "0",
-               crossed == 0 and not one["cross_tenant"] and not several["misfiled"],
-               f"of {several['probes']} probes ({len(several['probe_failures'])} cut by the kill); "
-               f"{both('cross_tenant')} of {one['probes']}{cross_sample}", 1),
-        Figure("P12", f"  wall time, {replica_count} replicas (one killed) vs 1 replica",
-               f"{several['wall_seconds']:.1f} s vs {one['wall_seconds']:.1f} s", "", None,
-               f"creates + waits by {work.tenants}x{work.workers} agents; then {_settled(several)} / "
-               f"{_settled(one)}; lease {work.lease_seconds:g} s", 1),
-        Figure("P12", f"  API requests per prediction, {replica_count} replicas vs 1",
-               f"{several['requests_per_prediction']:g} vs {one['requests_per_prediction']:g}", "", None,
-               f"polls {several['polls_per_prediction']:g} vs {one['polls_per_prediction']:g}, creates "
-               f"{several['creates_per_prediction']:g} vs {one['creates_per_prediction']:g}; "
-               f"{several['api_requests']:,} vs {one['api_requests']:,} requests in all", 1),
+        Figure(
+            "P12",
+            f"{size} on {replica_count} replicas, one SIGKILLed midway (issue 15's P8): lost",
+            lost,
+            "0",
+            lost == 0 and one["lost"] == 0,
+            f"{len(several['lost_unrecorded'])} unrecorded, {len(several['lost_unfollowed'])} not followed "
+            f"to the end, {len(several['lost_unarchived'])} not archived; {several['upstream_predictions']:,} "
+            f"upstream, {several['ids_given']:,} ids given, {several['cut_creates']} creates cut by the kill; "
+            f"{kill_note}; {both('lost')}",
+            1,
+            {"several": several, "one": one},
+        ),
+        Figure(
+            "P12",
+            "  duplicated (one person's input, several predictions)",
+            duplicated,
+            "0",
+            duplicated == 0 and not one["duplicates"],
+            f"{several['retries_after_safe_errors']} retries after 'safe to call again'; {both('duplicates')}",
+            1,
+        ),
+        Figure(
+            "P12",
+            "  cross-tenant answers (B's get/wait/cancel/resources on A's id)",
+            crossed,
+            "0",
+            crossed == 0 and not one["cross_tenant"] and not several["misfiled"],
+            f"of {several['probes']} probes ({len(several['probe_failures'])} cut by the kill); "
+            f"{both('cross_tenant')} of {one['probes']}{cross_sample}",
+            1,
+        ),
+        Figure(
+            "P12",
+            f"  wall time, {replica_count} replicas (one killed) vs 1 replica",
+            f"{several['wall_seconds']:.1f} s vs {one['wall_seconds']:.1f} s",
+            "",
+            None,
+            f"creates + waits by {work.tenants}x{work.workers} agents; then {_settled(several)} / "
+            f"{_settled(one)}; lease {work.lease_seconds:g} s",
+            1,
+        ),
+        Figure(
+            "P12",
+            f"  API requests per prediction, {replica_count} replicas vs 1",
+            f"{several['requests_per_prediction']:g} vs {one['requests_per_prediction']:g}",
+            "",
+            None,
+            f"polls {several['polls_per_prediction']:g} vs {one['polls_per_prediction']:g}, creates "
+            f"{several['creates_per_prediction']:g} vs {one['creates_per_prediction']:g}; "
+            f"{several['api_requests']:,} vs {one['api_requests']:,} requests in all",
+            1,
+        ),
     ]
 
 
@@ -470,24 +598,37 @@ def _settled(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.bench_replicas", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.benchmarks.bench_replicas",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--predictions", type=int, default=PREDICTIONS)
     parser.add_argument("--tenants", type=int, default=TENANTS)
     parser.add_argument("--replicas", type=int, default=REPLICAS)
     parser.add_argument("--workers", type=int, default=WORKERS, help="calls in flight at once per person")
-    parser.add_argument("--cold-boot", type=float, default=COLD_BOOT, help="model seconds each run starts for")
+    parser.add_argument(
+        "--cold-boot", type=float, default=COLD_BOOT, help="model seconds each run starts for"
+    )
     parser.add_argument("--lease-seconds", type=float, default=LEASE_SECONDS)
-    parser.add_argument("--poll-rate", type=float, help="the servers' --poll-rate (default: the server's own)")
+    parser.add_argument(
+        "--poll-rate", type=float, help="the servers' --poll-rate (default: the server's own)"
+    )
     parser.add_argument("--probe-every", type=int, default=PROBE_EVERY)
     parser.add_argument("--out", type=Path, help="also write every count as JSON to this file")
     args = parser.parse_args(argv)
     from .__main__ import _quiet_logs, table
 
     _quiet_logs()
-    work = Workload(predictions=args.predictions, tenants=args.tenants, workers=args.workers,
-                    cold_boot=args.cold_boot, lease_seconds=args.lease_seconds, poll_rate=args.poll_rate,
-                    probe_every=args.probe_every)
+    work = Workload(
+        predictions=args.predictions,
+        tenants=args.tenants,
+        workers=args.workers,
+        cold_boot=args.cold_boot,
+        lease_seconds=args.lease_seconds,
+        poll_rate=args.poll_rate,
+        probe_every=args.probe_every,
+    )
     figures = anyio.run(lambda: run(False, work=work, replica_count=args.replicas))
     print(table(figures))
     if args.out:

@@ -48,10 +48,25 @@ async def run(quick: bool) -> list[Figure]:
     slow_ok = all(r["status"] == "succeeded" for r in slow)
     model_s = median([r["predict_time"] or 0 for r in slow])
     return [
-        Figure("P3", "API requests / prediction, inside wait window (hello-world)", fast_n, "1",
-               fast_ok and fast_n <= 1, "run_model default wait (45 s)", len(fast), {"runs": fast}),
-        Figure("P3", f"API requests / prediction, {model_s:.0f} model-s run (text-to-video)", slow_n, "",
-               None if slow_ok else False,
-               f"1 create + polls; default wait 45 s wall; time_scale {SLOW_TIME_SCALE} (polls are wall-clock)"
-               + ("" if slow_ok else "; NOT COMPLETED in the call"), len(slow), {"runs": slow, "input": SLOW_INPUT}),
+        Figure(
+            "P3",
+            "API requests / prediction, inside wait window (hello-world)",
+            fast_n,
+            "1",
+            fast_ok and fast_n <= 1,
+            "run_model default wait (45 s)",
+            len(fast),
+            {"runs": fast},
+        ),
+        Figure(
+            "P3",
+            f"API requests / prediction, {model_s:.0f} model-s run (text-to-video)",
+            slow_n,
+            "",
+            None if slow_ok else False,
+            f"1 create + polls; default wait 45 s wall; time_scale {SLOW_TIME_SCALE} (polls are wall-clock)"
+            + ("" if slow_ok else "; NOT COMPLETED in the call"),
+            len(slow),
+            {"runs": slow, "input": SLOW_INPUT},
+        ),
     ]

@@ -61,9 +61,24 @@ async def run(quick: bool) -> list[Figure]:
     images = median([r["image_base64_chars"] for r in runs])
     by_call = ", ".join(f"{k} {v:,}" for k, v in last["text_chars_by_call"].items())
     return [
-        Figure("P2", "scenario: tool calls", last["tool_calls"], "3", last["tool_calls"] == 3 and done,
-               f"{last['model']}; {'file saved' if done else 'NO FILE'}", repetitions, {"runs": runs}),
+        Figure(
+            "P2",
+            "scenario: tool calls",
+            last["tool_calls"],
+            "3",
+            last["tool_calls"] == 3 and done,
+            f"{last['model']}; {'file saved' if done else 'NO FILE'}",
+            repetitions,
+            {"runs": runs},
+        ),
         Figure("P2", "scenario: text chars returned to the model", int(text), "", None, by_call, repetitions),
-        Figure("P2", "scenario: base64 image chars (thumbnails)", int(images), "", None,
-               "ImageContent blocks, separate from text", repetitions),
+        Figure(
+            "P2",
+            "scenario: base64 image chars (thumbnails)",
+            int(images),
+            "",
+            None,
+            "ImageContent blocks, separate from text",
+            repetitions,
+        ),
     ]

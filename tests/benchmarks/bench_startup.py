@@ -19,6 +19,15 @@ async def run(quick: bool) -> list[Figure]:
                 tools = (await client.list_tools()).tools
                 samples.append((time.perf_counter() - started) * 1e3)
     value = median(samples)
-    return [Figure("P7", "stdio: process start -> tools/list answered (median)", f"{value:.0f} ms", "", None,
-                   f"{len(tools)} tools; min {min(samples):.0f} ms, max {max(samples):.0f} ms", repetitions,
-                   {"samples_ms": [round(s, 1) for s in samples]})]
+    return [
+        Figure(
+            "P7",
+            "stdio: process start -> tools/list answered (median)",
+            f"{value:.0f} ms",
+            "",
+            None,
+            f"{len(tools)} tools; min {min(samples):.0f} ms, max {max(samples):.0f} ms",
+            repetitions,
+            {"samples_ms": [round(s, 1) for s in samples]},
+        )
+    ]

@@ -22,7 +22,11 @@ def _compact(value: Any) -> int:
 def tool_list_sizes(tools: list[Any]) -> dict[str, int]:
     dumped = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]
     visible = [{k: t[k] for k in ("name", "description", "inputSchema") if k in t} for t in dumped]
-    return {"tools": len(tools), "visible_chars": _compact(visible), "whole_chars": _compact({"tools": dumped})}
+    return {
+        "tools": len(tools),
+        "visible_chars": _compact(visible),
+        "whole_chars": _compact({"tools": dumped}),
+    }
 
 
 async def measure_tool_list() -> dict[str, int]:
@@ -38,9 +42,23 @@ async def run(quick: bool) -> list[Figure]:
     sizes = await measure_tool_list()
     ratio = REPLICATE_OFFICIAL_VISIBLE / sizes["visible_chars"]
     return [
-        Figure("P1", "tools/list visible chars (name+description+inputSchema)", sizes["visible_chars"],
-               f"<= {VISIBLE_TARGET:,}", sizes["visible_chars"] <= VISIBLE_TARGET,
-               f"{sizes['tools']} tools; Replicate's server 53,246 ({ratio:.0f}x more)", 1, sizes),
-        Figure("P1", "tools/list whole chars (model_dump, by_alias, exclude_none)", sizes["whole_chars"],
-               f"<= {WHOLE_TARGET:,}", sizes["whole_chars"] <= WHOLE_TARGET, f"{sizes['tools']} tools", 1),
+        Figure(
+            "P1",
+            "tools/list visible chars (name+description+inputSchema)",
+            sizes["visible_chars"],
+            f"<= {VISIBLE_TARGET:,}",
+            sizes["visible_chars"] <= VISIBLE_TARGET,
+            f"{sizes['tools']} tools; Replicate's server 53,246 ({ratio:.0f}x more)",
+            1,
+            sizes,
+        ),
+        Figure(
+            "P1",
+            "tools/list whole chars (model_dump, by_alias, exclude_none)",
+            sizes["whole_chars"],
+            f"<= {WHOLE_TARGET:,}",
+            sizes["whole_chars"] <= WHOLE_TARGET,
+            f"{sizes['tools']} tools",
+            1,
+        ),
     ]

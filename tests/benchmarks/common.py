@@ -81,8 +81,14 @@ def server(running: RunningSandbox, root: Path, **overrides: Any):
     return create_server(settings(root, **overrides), base_url=running.base_url)
 
 
-def stdio_params(running: RunningSandbox, root: Path, *, marker: str = "", extra_env: dict[str, str] | None = None,
-                 args: tuple[str, ...] = ()) -> StdioServerParameters:
+def stdio_params(
+    running: RunningSandbox,
+    root: Path,
+    *,
+    marker: str = "",
+    extra_env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+) -> StdioServerParameters:
     env = {
         "PATH": os.environ.get("PATH", ""),
         "REPLICATE_API_TOKEN": TOKEN,

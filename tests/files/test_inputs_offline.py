@@ -26,8 +26,12 @@ def inputs_for(allowed: list[Path], outputs: Path | None) -> InputFiles:
 
 async def test_urls_and_data_uris_pass_through(folders):
     files = inputs_for([folders[0]], folders[1])
-    given = {"image": "https://example.com/cat.png", "mask": "data:image/png;base64,AAAA",
-             "images": ["http://example.com/a.png"], "prompt": "/etc/passwd"}
+    given = {
+        "image": "https://example.com/cat.png",
+        "mask": "data:image/png;base64,AAAA",
+        "images": ["http://example.com/a.png"],
+        "prompt": "/etc/passwd",
+    }
     resolved, notes = await files.resolve(given, {"image", "mask", "images", "audio"})
     assert resolved == given and notes == []
 
@@ -42,7 +46,10 @@ async def test_small_local_file_goes_inline_as_a_data_uri(folders):
         ["image", "extra"],
     )
     assert resolved["image"] == "data:image/png;base64," + base64.b64encode(b"\x89PNG tiny").decode()
-    assert resolved["extra"] == ["data:application/octet-stream;base64," + base64.b64encode(b"??").decode(), 3]
+    assert resolved["extra"] == [
+        "data:application/octet-stream;base64," + base64.b64encode(b"??").decode(),
+        3,
+    ]
     assert resolved["steps"] == 4
     assert notes[0].startswith("image: cat.png (9 bytes)") and notes[1].startswith("extra[0]: blob.xyz123")
 
@@ -51,7 +58,9 @@ async def test_archived_outputs_can_be_fed_back_without_any_allowed_folder(folde
     allowed, outputs = folders
     (outputs / "p1").mkdir()
     (outputs / "p1" / "out-0.webp").write_bytes(b"RIFF")
-    resolved, _ = await inputs_for([], outputs).resolve({"image": str(outputs / "p1" / "out-0.webp")}, ["image"])
+    resolved, _ = await inputs_for([], outputs).resolve(
+        {"image": str(outputs / "p1" / "out-0.webp")}, ["image"]
+    )
     assert resolved["image"].startswith("data:image/webp;base64,")
 
 
@@ -60,9 +69,13 @@ async def test_refusals_name_the_field_and_how_to_allow(folders, tmp_path):
     (tmp_path / "elsewhere.png").write_bytes(b"x")
     with pytest.raises(FileAccessError) as info:
         await inputs_for([allowed], outputs).resolve({"image": str(tmp_path / "elsewhere.png")}, ["image"])
-    assert "'image'" in str(info.value) and "--allow-dir DIR or set REPLICATE_MCP_ALLOW_DIRS" in str(info.value)
+    assert "'image'" in str(info.value) and "--allow-dir DIR or set REPLICATE_MCP_ALLOW_DIRS" in str(
+        info.value
+    )
     with pytest.raises(FileAccessError) as info:
-        await inputs_for([], None).resolve({"images": ["https://x.org/a.png", str(allowed / "b.png")]}, ["images"])
+        await inputs_for([], None).resolve(
+            {"images": ["https://x.org/a.png", str(allowed / "b.png")]}, ["images"]
+        )
     assert "'images[1]'" in str(info.value) and "--allow-dir" in str(info.value)
 
 

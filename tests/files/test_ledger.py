@@ -9,22 +9,47 @@ from replicate_mcp.files import ArchivedFile, Ledger
 
 
 def prediction(id: str, status: str = "starting", **fields) -> dict:
-    return {"id": id, "model": "black-forest-labs/flux-schnell", "version": "hidden", "status": status,
-            "created_at": "2026-04-01T10:00:00.000Z", "output": None, "error": None, **fields}
+    return {
+        "id": id,
+        "model": "black-forest-labs/flux-schnell",
+        "version": "hidden",
+        "status": status,
+        "created_at": "2026-04-01T10:00:00.000Z",
+        "output": None,
+        "error": None,
+        **fields,
+    }
 
 
 def archived(index: int) -> ArchivedFile:
-    return ArchivedFile(index=index, url=f"https://replicate.delivery/x/out-{index}.webp",
-                        path=f"/tmp/out/p1/out-{index}.webp", mime_type="image/webp", size=10 + index, sha256="ab" * 32)
+    return ArchivedFile(
+        index=index,
+        url=f"https://replicate.delivery/x/out-{index}.webp",
+        path=f"/tmp/out/p1/out-{index}.webp",
+        mime_type="image/webp",
+        size=10 + index,
+        sha256="ab" * 32,
+    )
 
 
 def test_entries_survive_closing_and_reopening(tmp_path: Path):
     db = tmp_path / "ledger.db"
     with Ledger(db) as ledger:
-        ledger.record(prediction("p1"), model="black-forest-labs/flux-schnell",
-                      input={"prompt": "a cat", "api_key": "sk-secret"}, secret_fields={"api_key"})
-        ledger.update(prediction("p1", "succeeded", started_at="2026-04-01T10:00:01Z",
-                                 completed_at="2026-04-01T10:00:03Z", output=["https://replicate.delivery/x/out-0.webp"]))
+        ledger.record(
+            prediction("p1"),
+            model="black-forest-labs/flux-schnell",
+            input={"prompt": "a cat", "api_key": "sk-secret"},
+            secret_fields={"api_key"},
+        )
+        ledger.update(
+            prediction(
+                "p1",
+                "succeeded",
+                started_at="2026-04-01T10:00:01Z",
+                completed_at="2026-04-01T10:00:03Z",
+                output=["https://replicate.delivery/x/out-0.webp"],
+            )
+        )
         ledger.add_files("p1", [archived(0)])
     with Ledger(db) as reopened:
         entry = reopened.get("p1")
@@ -33,7 +58,10 @@ def test_entries_survive_closing_and_reopening(tmp_path: Path):
     assert entry.input == {"prompt": "a cat", "api_key": "***"}
     assert entry.status == "succeeded"
     assert (entry.created_at, entry.started_at, entry.completed_at) == (
-        "2026-04-01T10:00:00.000Z", "2026-04-01T10:00:01Z", "2026-04-01T10:00:03Z")
+        "2026-04-01T10:00:00.000Z",
+        "2026-04-01T10:00:01Z",
+        "2026-04-01T10:00:03Z",
+    )
     assert entry.updated_at and entry.output == ["https://replicate.delivery/x/out-0.webp"]
     assert entry.files == [archived(0)] and entry.file_outputs == 1
 
@@ -41,7 +69,12 @@ def test_entries_survive_closing_and_reopening(tmp_path: Path):
 def test_secret_never_reaches_the_database_file(tmp_path: Path):
     db = tmp_path / "ledger.db"
     with Ledger(db) as ledger:
-        ledger.record(prediction("p1"), model="m/n", input={"hf_token": "hf_verysecretvalue"}, secret_fields=["hf_token"])
+        ledger.record(
+            prediction("p1"),
+            model="m/n",
+            input={"hf_token": "hf_verysecretvalue"},
+            secret_fields=["hf_token"],
+        )
     assert b"verysecretvalue" not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
 
 

@@ -26,21 +26,52 @@ def p(id, status="starting", **fields):
 
 
 def archived(i: int) -> ArchivedFile:
-    return ArchivedFile(index=i, url=f"https://replicate.delivery/x/{i}.png", path=f"/tmp/out/{i}.png",
-                        mime_type="image/png", size=10 + i, sha256="ab" * 32)
+    return ArchivedFile(
+        index=i,
+        url=f"https://replicate.delivery/x/{i}.png",
+        path=f"/tmp/out/{i}.png",
+        mime_type="image/png",
+        size=10 + i,
+        sha256="ab" * 32,
+    )
 
 
 def test_record_update_and_read_back(ledger):
-    assert ledger.record(p("a"), model="m/n", input={"prompt": "x", "key": "s3cr3t"}, secret_fields=["key"],
-                         keep_running=False, output_kind="files", tenant="alice") is True
+    assert (
+        ledger.record(
+            p("a"),
+            model="m/n",
+            input={"prompt": "x", "key": "s3cr3t"},
+            secret_fields=["key"],
+            keep_running=False,
+            output_kind="files",
+            tenant="alice",
+        )
+        is True
+    )
     assert ledger.record(p("a"), model="m/n", input={}) is False
     ledger.update(p("a", "processing", started_at="2026-12-01T10:00:00Z"))
-    ledger.update(p("a", "succeeded", output=["https://replicate.delivery/x/0.png"], completed_at="2026-12-01T10:00:05Z"))
+    ledger.update(
+        p(
+            "a",
+            "succeeded",
+            output=["https://replicate.delivery/x/0.png"],
+            completed_at="2026-12-01T10:00:05Z",
+        )
+    )
     entry = ledger.get("a")
-    assert (entry.status, entry.started_at, entry.completed_at) == ("succeeded", "2026-12-01T10:00:00Z",
-                                                                   "2026-12-01T10:00:05Z")
+    assert (entry.status, entry.started_at, entry.completed_at) == (
+        "succeeded",
+        "2026-12-01T10:00:00Z",
+        "2026-12-01T10:00:05Z",
+    )
     assert entry.input == {"prompt": "x", "key": "***"}
-    assert (entry.keep_running, entry.output_kind, entry.tenant, entry.file_outputs) == (False, "files", "alice", 1)
+    assert (entry.keep_running, entry.output_kind, entry.tenant, entry.file_outputs) == (
+        False,
+        "files",
+        "alice",
+        1,
+    )
     assert ledger.unarchived() == ["a"]
     ledger.add_files("a", [archived(0)])
     assert ledger.unarchived() == [] and ledger.files("a") == [archived(0)]
@@ -64,8 +95,14 @@ def test_pending_order_and_tenant_lists(ledger):
 
 
 def test_intents_from_open_to_settled(ledger):
-    first = ledger.open_intent(target={"model": "m/n"}, model="m/n", input_hash="h1", input={"t": 1}, call="run_model#3",
-                               tenant="alice")
+    first = ledger.open_intent(
+        target={"model": "m/n"},
+        model="m/n",
+        input_hash="h1",
+        input={"t": 1},
+        call="run_model#3",
+        tenant="alice",
+    )
     second = ledger.open_intent(target={"model": "m/n"}, model="m/n", input_hash="h2", input={"t": 2})
     assert [i.key for i in ledger.unresolved_intents()] == [first.key, second.key]
     ledger.complete_intent(first, p("made"))
@@ -75,8 +112,12 @@ def test_intents_from_open_to_settled(ledger):
     ledger.settle_intent(second.key, "not_created", "checked")
     assert ledger.unresolved_intents() == []
     settled = ledger.intent(first.key)
-    assert (settled.state, settled.prediction_id, settled.call, settled.tenant) == ("created", "made", "run_model#3",
-                                                                                  "alice")
+    assert (settled.state, settled.prediction_id, settled.call, settled.tenant) == (
+        "created",
+        "made",
+        "run_model#3",
+        "alice",
+    )
     assert ledger.intent(second.key).state == "not_created"
 
 
@@ -85,7 +126,10 @@ def test_spend_is_added_only_within_the_cap(ledger):
     assert ledger.add_spend("alice:2026-12-01", 0.006, 0.01) == (False, 0.006)
     assert ledger.add_spend("bob:2026-12-01", 0.009, 0.01) == (True, 0.0)
     assert ledger.add_spend("alice:2026-12-01", 0.003, None) == (True, 0.006)
-    assert round(ledger.get_spend("alice:2026-12-01"), 6) == 0.009 and ledger.get_spend("carol:2026-12-01") == 0.0
+    assert (
+        round(ledger.get_spend("alice:2026-12-01"), 6) == 0.009
+        and ledger.get_spend("carol:2026-12-01") == 0.0
+    )
 
 
 def test_sealed_secrets(ledger):

@@ -46,8 +46,10 @@ def test_non_public_addresses_are_refused_in_every_form(address, expected):
     assert address_problem(address, allow_loopback=False) == expected
 
 
-@pytest.mark.parametrize("address", [PUBLIC_V4, "64:ff9b::5db8:d70e", "2002:5db8:d70e::1", "2606:4700:4700::1111",
-                                     "::ffff:93.184.215.14"])
+@pytest.mark.parametrize(
+    "address",
+    [PUBLIC_V4, "64:ff9b::5db8:d70e", "2002:5db8:d70e::1", "2606:4700:4700::1111", "::ffff:93.184.215.14"],
+)
 def test_public_addresses_pass(address):
     assert address_problem(address, allow_loopback=False) is None
 
@@ -56,7 +58,10 @@ def test_loopback_allowance_covers_loopback_only_not_a_translated_one():
     assert address_problem("127.0.0.1", allow_loopback=True) is None
     assert address_problem("::1", allow_loopback=True) is None
     assert address_problem("::ffff:127.0.0.1", allow_loopback=True) is None
-    assert address_problem("64:ff9b::7f00:1", allow_loopback=True) == "loopback address 127.0.0.1 (inside 64:ff9b::7f00:1)"
+    assert (
+        address_problem("64:ff9b::7f00:1", allow_loopback=True)
+        == "loopback address 127.0.0.1 (inside 64:ff9b::7f00:1)"
+    )
     assert address_problem("::1", allow_loopback=False) == "loopback address ::1"
 
 
@@ -106,7 +111,12 @@ async def test_any_bad_address_among_the_answers_refuses_the_host():
 
 def test_pinning_keeps_ports_and_ip_literals_and_brackets_ipv6():
     assert pinned("https://a.replicate.delivery:8443/p/x.png?t=1", "2606:4700::1") == (
-        "https://[2606:4700::1]:8443/p/x.png?t=1", {"Host": "a.replicate.delivery:8443"},
-        {"sni_hostname": "a.replicate.delivery"})
+        "https://[2606:4700::1]:8443/p/x.png?t=1",
+        {"Host": "a.replicate.delivery:8443"},
+        {"sni_hostname": "a.replicate.delivery"},
+    )
     assert pinned("http://127.0.0.1:8765/v1/files/f/download", "127.0.0.1") == (
-        "http://127.0.0.1:8765/v1/files/f/download", {}, {})
+        "http://127.0.0.1:8765/v1/files/f/download",
+        {},
+        {},
+    )

@@ -66,8 +66,12 @@ def test_symlink_refusals_do_not_say_where_the_link_points(tree):
     for link in ("out.png", "gone.png", "env.txt", "docs/secret-name.txt"):
         message = refused(policy, tree["allowed"] / link)
         assert "not allowed" in message and str(tree["allowed"] / link) in message
-        for revealing in ("secret-name.txt" if link != "docs/secret-name.txt" else "outside-place", "missing-target",
-                          ".env", str(tree["outside"])):
+        for revealing in (
+            "secret-name.txt" if link != "docs/secret-name.txt" else "outside-place",
+            "missing-target",
+            ".env",
+            str(tree["outside"]),
+        ):
             assert revealing not in message, (link, message)
 
 

@@ -22,12 +22,14 @@ from replicate_mcp.files.thumbnails import MAX_DECODED_PIXELS, _shrink, try_thum
 
 def png_header_only(path: Path, width: int, height: int) -> None:
     """A PNG that declares width x height but whose pixel data is garbage: decoding it at all would fail."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
 
     header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"not zlib data")
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"not zlib data") + chunk(b"IEND", b"")
+    )
 
 
 def test_limit_is_far_below_pillows():
@@ -57,7 +59,10 @@ def test_a_real_compressible_bomb_is_refused(tmp_path: Path):
 def test_reasons_for_files_that_are_not_images(tmp_path: Path):
     text = tmp_path / "notes.png"
     text.write_text("not an image")
-    assert try_thumbnail(text) == (None, "not an image in a previewable format (PNG, JPEG, WEBP, GIF, BMP, TIFF)")
+    assert try_thumbnail(text) == (
+        None,
+        "not an image in a previewable format (PNG, JPEG, WEBP, GIF, BMP, TIFF)",
+    )
     assert try_thumbnail(tmp_path / "missing.png") == (None, "unreadable image (FileNotFoundError)")
 
 
@@ -123,8 +128,13 @@ print(f"{(peak[0] - base) / 2**20:.1f} MB", reason or "preview made")
 def peak_memory(path: Path) -> str:
     """Peak resident memory added by one try_thumbnail(path), in a fresh process (Linux /proc sampling)."""
     warm = path.with_name("warm-up.png")
-    result = subprocess.run([sys.executable, "-c", MEASURE, str(path), str(warm)], capture_output=True, text=True,
-                            timeout=120, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(path), str(warm)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return result.stdout.strip()
 
 
@@ -135,8 +145,10 @@ def test_print_peak_memory_of_a_refused_bomb_and_of_a_12_megapixel_png(tmp_path:
     Image.new("1", (9400, 9400), 1).save(bomb)
     Image.frombytes("RGB", (400, 300), os.urandom(400 * 300 * 3)).resize((4000, 3000)).save(photo)
     refused, made = peak_memory(bomb), peak_memory(photo)
-    print(f"\npeak memory of one preview: 9400x9400 PNG ({bomb.stat().st_size // 1024} KB): {refused}; "
-          f"4000x3000 PNG: {made}")
+    print(
+        f"\npeak memory of one preview: 9400x9400 PNG ({bomb.stat().st_size // 1024} KB): {refused}; "
+        f"4000x3000 PNG: {made}"
+    )
     assert refused.endswith("more than the 12,000,000 a preview may decode") and made.endswith("preview made")
 
 

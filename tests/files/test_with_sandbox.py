@@ -68,8 +68,9 @@ async def test_small_file_goes_inline_and_large_file_is_uploaded_once(sandbox, c
     before = file_posts(sandbox)
 
     files = InputFiles(client, policy, cache_db=cache_db)
-    resolved, notes = await files.resolve({"image": str(small), "audio": str(large), "prompt": "hi"},
-                                          ["image", "audio"])
+    resolved, notes = await files.resolve(
+        {"image": str(small), "audio": str(large), "prompt": "hi"}, ["image", "audio"]
+    )
     assert resolved["image"].startswith("data:image/png;base64,")
     assert resolved["audio"].startswith(sandbox.base_url + "/files/")
     assert file_posts(sandbox) == before + 1
@@ -97,18 +98,25 @@ async def test_small_file_goes_inline_and_large_file_is_uploaded_once(sandbox, c
 
 
 async def test_flux_outputs_are_archived_and_outlive_data_removal(sandbox, client, http, tmp_path: Path):
-    created = await client.create_prediction(model="black-forest-labs/flux-schnell",
-                                             input={"prompt": "a lighthouse", "num_outputs": 2})
+    created = await client.create_prediction(
+        model="black-forest-labs/flux-schnell", input={"prompt": "a lighthouse", "num_outputs": 2}
+    )
     ledger = Ledger(tmp_path / "ledger.db")
-    ledger.record(created, model="black-forest-labs/flux-schnell", input={"prompt": "a lighthouse", "num_outputs": 2})
+    ledger.record(
+        created, model="black-forest-labs/flux-schnell", input={"prompt": "a lighthouse", "num_outputs": 2}
+    )
     prediction = await finished(client, created.id)
     assert prediction.status == "succeeded" and len(prediction.output) == 2
     ledger.update(prediction)
     assert ledger.unarchived() == [prediction.id]
 
     originals = [(await http.get(url)).content for url in prediction.output]
-    archive = OutputArchive(tmp_path / "outputs", http_client=http, api_host=urlsplit(sandbox.base_url).netloc,
-                            allow_loopback=True)
+    archive = OutputArchive(
+        tmp_path / "outputs",
+        http_client=http,
+        api_host=urlsplit(sandbox.base_url).netloc,
+        allow_loopback=True,
+    )
     result = await archive.archive(prediction.id, prediction.output)
     assert result.failures == [] and [f.index for f in result] == [0, 1]
     for file, original, url in zip(result, originals, prediction.output, strict=True):
@@ -141,8 +149,9 @@ async def test_flux_outputs_are_archived_and_outlive_data_removal(sandbox, clien
 
 
 async def test_data_uri_outputs_of_a_waited_prediction(sandbox, client, http, tmp_path: Path):
-    prediction = await client.create_prediction(model="black-forest-labs/flux-schnell",
-                                                input={"prompt": "a fox", "output_format": "png"}, wait=30)
+    prediction = await client.create_prediction(
+        model="black-forest-labs/flux-schnell", input={"prompt": "a fox", "output_format": "png"}, wait=30
+    )
     assert prediction.status == "succeeded" and prediction.output[0].startswith("data:image/png;base64,")
     archive = OutputArchive(tmp_path / "outputs", http_client=http, api_host="api.replicate.com")
     [file] = await archive.archive(prediction.id, prediction.output)
@@ -152,10 +161,14 @@ async def test_data_uri_outputs_of_a_waited_prediction(sandbox, client, http, tm
 
 
 async def test_loopback_outputs_are_refused_unless_allowed(sandbox, client, http, tmp_path: Path):
-    created = await client.create_prediction(model="black-forest-labs/flux-schnell", input={"prompt": "a boat"})
+    created = await client.create_prediction(
+        model="black-forest-labs/flux-schnell", input={"prompt": "a boat"}
+    )
     prediction = await finished(client, created.id)
     gets = delivery_gets(sandbox)
-    archive = OutputArchive(tmp_path / "outputs", http_client=http, api_host=urlsplit(sandbox.base_url).netloc)
+    archive = OutputArchive(
+        tmp_path / "outputs", http_client=http, api_host=urlsplit(sandbox.base_url).netloc
+    )
     result = await archive.archive(prediction.id, prediction.output)
     assert result == [] and len(result.failures) == len(prediction.output)
     assert all("http" in f.reason or "loopback" in f.reason for f in result.failures)

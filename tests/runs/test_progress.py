@@ -16,7 +16,10 @@ SDXL = (
     " 48%|████▊     | 24/50 [00:01<00:01, 17.17it/s]\n"
     " 52%|█████▏    | 26/50 [00:01<00:01, 17.20it/s]\n"
 )
-SDXL_DONE = SDXL + "100%|██████████| 50/50 [00:02<00:00, 17.19it/s]\n100%|██████████| 50/50 [00:02<00:00, 17.09it/s]\n"
+SDXL_DONE = (
+    SDXL
+    + "100%|██████████| 50/50 [00:02<00:00, 17.19it/s]\n100%|██████████| 50/50 [00:02<00:00, 17.09it/s]\n"
+)
 
 # meta/meta-llama-3-8b (vLLM), recorded: its only percentages are KV-cache usage figures.
 VLLM = (
@@ -68,7 +71,11 @@ def prediction(status: str, logs: str | None = None, output=None) -> Prediction:
         (STEP_OF, 95.0, "Done!"),
         (TRAINER, 25.0, "saving checkpoint to output/checkpoint-250 at 2024/06/01 12:30"),
         (WHISPER, 45.0, "891/1981 [00:02<00:02, 429.13frames/s]"),
-        (LLAMA_INSTRUCT, None, "Johnny has 8 billion parameters. What does this mean?<|eot_id|><|start_header_i…"),
+        (
+            LLAMA_INSTRUCT,
+            None,
+            "Johnny has 8 billion parameters. What does this mean?<|eot_id|><|start_header_i…",
+        ),
     ],
     ids=["sdxl", "sdxl-done", "vllm", "step-of", "trainer", "whisper", "llama-instruct"],
 )
@@ -128,7 +135,9 @@ def test_garbage_gives_no_percentage(line):
 
 def test_the_last_figure_in_the_logs_wins_and_garbage_after_it_does_not_hide_it():
     assert log_percent("step 90/100\nepoch 1/10\n") == 10.0
-    assert log_percent(" 80%|████████  | 8/10 [00:01<00:00, 8it/s]\nstep 60/50\n0/0 [00:00<?, ?it/s]\n") == 80.0
+    assert (
+        log_percent(" 80%|████████  | 8/10 [00:01<00:00, 8it/s]\nstep 60/50\n0/0 [00:00<?, ?it/s]\n") == 80.0
+    )
     assert log_percent(None) is None
 
 
@@ -156,7 +165,19 @@ def test_tqdm_percent_is_log_percent():
 
 def test_text_tail_of_a_streaming_model():
     assert text_tail(["Hello", ",", " world", "!\n\n", "Bye"]) == "Hello, world! Bye"
-    tokens = ["The", " key", " idea", " is", " to", " start", " from", " what", " you", " already", " know"] * 5
+    tokens = [
+        "The",
+        " key",
+        " idea",
+        " is",
+        " to",
+        " start",
+        " from",
+        " what",
+        " you",
+        " already",
+        " know",
+    ] * 5
     tail = text_tail(tokens)
     assert len(tail) <= 80 and tail.startswith("…") and tail.endswith(" you already know")
     assert text_tail(["https://replicate.delivery/x/out-0.webp"]) is None
@@ -165,13 +186,23 @@ def test_text_tail_of_a_streaming_model():
 
 def test_describe_each_state():
     assert describe(prediction("starting")) == (5.0, "booting")
-    assert describe(prediction("starting", logs="Downloading weights\n")) == (5.0, "booting: Downloading weights")
+    assert describe(prediction("starting", logs="Downloading weights\n")) == (
+        5.0,
+        "booting: Downloading weights",
+    )
     assert describe(prediction("processing")) == (10.0, "running")
-    assert describe(prediction("processing", logs=SDXL)) == (10.0 + 0.85 * 52, "running 52%: 26/50 [00:01<00:01, 17.20it/s]")
+    assert describe(prediction("processing", logs=SDXL)) == (
+        10.0 + 0.85 * 52,
+        "running 52%: 26/50 [00:01<00:01, 17.20it/s]",
+    )
     assert describe(prediction("processing", logs=TRAINER)) == (
-        10.0 + 0.85 * 25, "running 25%: saving checkpoint to output/checkpoint-250 at 2024/06/01 12:30")
+        10.0 + 0.85 * 25,
+        "running 25%: saving checkpoint to output/checkpoint-250 at 2024/06/01 12:30",
+    )
     assert describe(prediction("processing", logs=LLAMA_INSTRUCT, output=["Johnny", "'s", " model"])) == (
-        10.0, "running: Johnny's model")
+        10.0,
+        "running: Johnny's model",
+    )
     assert describe(prediction("succeeded", logs=SDXL_DONE)) == (100.0, "succeeded")
     assert describe(prediction("failed")) == (100.0, "failed")
 
@@ -186,7 +217,9 @@ async def test_tracker_values_strictly_increase_and_the_end_is_100():
     await tracker.update(prediction("starting"))
     await tracker.update(prediction("starting"))  # nothing new: not reported again
     await tracker.update(prediction("processing", logs=SDXL))
-    await tracker.update(prediction("processing", logs=SDXL[: SDXL.index(" 48%")]))  # a lower figure is nudged up
+    await tracker.update(
+        prediction("processing", logs=SDXL[: SDXL.index(" 48%")])
+    )  # a lower figure is nudged up
     await tracker.update(prediction("processing", logs=SDXL_DONE))
     await tracker.update(prediction("succeeded", logs=SDXL_DONE))
     values = [value for value, _ in reports]

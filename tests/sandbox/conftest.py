@@ -33,7 +33,9 @@ def make_sandbox():
 
 @pytest.fixture
 def api(sandbox: RunningSandbox):
-    with httpx2.Client(base_url=sandbox.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30) as client:
+    with httpx2.Client(
+        base_url=sandbox.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
+    ) as client:
         yield client
 
 

@@ -9,15 +9,27 @@ from replicate_mcp.sandbox.catalog import load_catalog
 from replicate_mcp.sandbox.predictors import GenericPredictor, HelloWorld
 
 CATALOG = load_catalog()
-OFFICIAL = {"black-forest-labs/flux-schnell", "black-forest-labs/flux-dev", "black-forest-labs/flux-1.1-pro",
-            "meta/meta-llama-3-8b-instruct", "meta/meta-llama-3-70b-instruct"}
+OFFICIAL = {
+    "black-forest-labs/flux-schnell",
+    "black-forest-labs/flux-dev",
+    "black-forest-labs/flux-1.1-pro",
+    "meta/meta-llama-3-8b-instruct",
+    "meta/meta-llama-3-70b-instruct",
+}
 HELLO_VERSION = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa"
 
 
 def test_every_model_loads_with_schema_example_and_predictor():
-    assert {"replicate/hello-world", "black-forest-labs/flux-schnell", "meta/meta-llama-3-8b-instruct",
-            "openai/whisper", "stability-ai/sdxl", "sandbox/text-to-video", "sandbox/upscaler",
-            "ostris/flux-dev-lora-trainer"} <= set(CATALOG.models)
+    assert {
+        "replicate/hello-world",
+        "black-forest-labs/flux-schnell",
+        "meta/meta-llama-3-8b-instruct",
+        "openai/whisper",
+        "stability-ai/sdxl",
+        "sandbox/text-to-video",
+        "sandbox/upscaler",
+        "ostris/flux-dev-lora-trainer",
+    } <= set(CATALOG.models)
     for key, entry in CATALOG.models.items():
         assert entry.key == key == f"{entry.model['owner']}/{entry.model['name']}"
         assert "Input" in CATALOG.input_schema_doc(entry)["components"]["schemas"]
@@ -46,10 +58,14 @@ def test_find_version():
 
 
 def test_streaming_and_training_flags():
-    assert {k for k, e in CATALOG.models.items() if e.streams} == {"meta/meta-llama-3-8b-instruct",
-                                                                  "meta/meta-llama-3-70b-instruct"}
-    assert {k for k, e in CATALOG.models.items() if e.training_predictor} == {"ostris/flux-dev-lora-trainer",
-                                                                             "stability-ai/sdxl"}
+    assert {k for k, e in CATALOG.models.items() if e.streams} == {
+        "meta/meta-llama-3-8b-instruct",
+        "meta/meta-llama-3-70b-instruct",
+    }
+    assert {k for k, e in CATALOG.models.items() if e.training_predictor} == {
+        "ostris/flux-dev-lora-trainer",
+        "stability-ai/sdxl",
+    }
 
 
 def test_readmes_some_present_some_missing():
@@ -67,10 +83,16 @@ def test_collections_reference_known_models():
     assert set(official["models"]) == OFFICIAL
 
 
-@pytest.mark.parametrize(("query", "first"), [("whisper", "openai/whisper"), ("sdxl", "stability-ai/sdxl"),
-                                              ("hello world", "replicate/hello-world"),
-                                              ("speech to text", "openai/whisper"),
-                                              ("video", "sandbox/text-to-video")])
+@pytest.mark.parametrize(
+    ("query", "first"),
+    [
+        ("whisper", "openai/whisper"),
+        ("sdxl", "stability-ai/sdxl"),
+        ("hello world", "replicate/hello-world"),
+        ("speech to text", "openai/whisper"),
+        ("video", "sandbox/text-to-video"),
+    ],
+)
 def test_search_ranks_the_obvious_match_first(query, first):
     results = CATALOG.search(query, 10)
     assert results[0][0].key == first
@@ -79,8 +101,10 @@ def test_search_ranks_the_obvious_match_first(query, first):
 
 
 def test_search_limits_and_misses():
-    assert {e.key for e, _ in CATALOG.search("llama", 10)} == {"meta/meta-llama-3-8b-instruct",
-                                                               "meta/meta-llama-3-70b-instruct"}
+    assert {e.key for e, _ in CATALOG.search("llama", 10)} == {
+        "meta/meta-llama-3-8b-instruct",
+        "meta/meta-llama-3-70b-instruct",
+    }
     assert len(CATALOG.search("text to image", 3)) == 3
     assert CATALOG.search("zzzqqq", 10) == [] and CATALOG.search("   ", 10) == []
 
@@ -96,7 +120,9 @@ def custom_model(owner: str, name: str, is_official: bool | None = None) -> dict
 
 def test_catalog_file_with_a_list(tmp_path: Path):
     path = tmp_path / "models.json"
-    path.write_text(json.dumps([custom_model("acme", "painter"), custom_model("acme", "pro", is_official=True)]))
+    path.write_text(
+        json.dumps([custom_model("acme", "painter"), custom_model("acme", "pro", is_official=True)])
+    )
     catalog = load_catalog([path])
     painter, pro = catalog.get("acme", "painter"), catalog.get("acme", "pro")
     assert isinstance(painter.predictor, GenericPredictor) and not painter.official
@@ -109,22 +135,33 @@ def test_catalog_file_with_a_page_and_override_of_a_builtin(tmp_path: Path):
     hello = json.loads(json.dumps(CATALOG.get("replicate", "hello-world").model))
     hello["description"] = "overridden"
     path = tmp_path / "page.json"
-    path.write_text(json.dumps({"next": None, "previous": None, "results": [hello, custom_model("acme", "x")]}))
+    path.write_text(
+        json.dumps({"next": None, "previous": None, "results": [hello, custom_model("acme", "x")]})
+    )
     catalog = load_catalog([path])
     assert catalog.get("replicate", "hello-world").model["description"] == "overridden"
     assert isinstance(catalog.get("replicate", "hello-world").predictor, HelloWorld)
     assert catalog.get("acme", "x") is not None
 
 
-@pytest.mark.parametrize(("content", "problem"), [
-    ("{not json", "not valid JSON"),
-    ('{"results": 3}', "expected a JSON list"),
-    ('[{"owner": "acme"}]', "model #0 has no valid 'name'"),
-    ('[{"owner": "acme", "name": "m", "latest_version": {"id": "abc"}}]', "(acme/m) has no latest_version.openapi_schema"),
-    ('[{"owner": "acme", "name": "m"}]', "has no latest_version with an id"),
-    ('[{"owner": "acme", "name": "m", "latest_version": {"id": "abc", "openapi_schema": {"components": {"schemas": '
-     '{"Input": {"properties": {"size": {"allOf": [{"$ref": "#/components/schemas/size"}]}}}}}}}}]', "unresolvable $ref"),
-])
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"results": 3}', "expected a JSON list"),
+        ('[{"owner": "acme"}]', "model #0 has no valid 'name'"),
+        (
+            '[{"owner": "acme", "name": "m", "latest_version": {"id": "abc"}}]',
+            "(acme/m) has no latest_version.openapi_schema",
+        ),
+        ('[{"owner": "acme", "name": "m"}]', "has no latest_version with an id"),
+        (
+            '[{"owner": "acme", "name": "m", "latest_version": {"id": "abc", "openapi_schema": {"components": {"schemas": '
+            '{"Input": {"properties": {"size": {"allOf": [{"$ref": "#/components/schemas/size"}]}}}}}}}}]',
+            "unresolvable $ref",
+        ),
+    ],
+)
 def test_bad_catalog_files_name_the_file_and_problem(tmp_path: Path, content: str, problem: str):
     path = tmp_path / "bad.json"
     path.write_text(content)

@@ -34,7 +34,9 @@ def as_delivered(value, *, drop_none: bool = False):
     if isinstance(value, list):
         return [as_delivered(item, drop_none=drop_none) for item in value]
     if isinstance(value, dict):
-        return {k: as_delivered(v, drop_none=drop_none) for k, v in value.items() if not (drop_none and v is None)}
+        return {
+            k: as_delivered(v, drop_none=drop_none) for k, v in value.items() if not (drop_none and v is None)
+        }
     return value
 
 
@@ -74,7 +76,10 @@ def test_training_plans_produce_weights(key):
 
 
 def test_plans_are_deterministic_for_one_rng_seed():
-    first, second = run("black-forest-labs/flux-schnell", seed=7), run("black-forest-labs/flux-schnell", seed=7)
+    first, second = (
+        run("black-forest-labs/flux-schnell", seed=7),
+        run("black-forest-labs/flux-schnell", seed=7),
+    )
     assert first.output[0].data == second.output[0].data and first.events == second.events
 
 
@@ -82,11 +87,15 @@ def test_hello_world():
     assert run("replicate/hello-world", {"text": "Alice"}).output == "hello Alice"
 
 
-@pytest.mark.parametrize(("fmt", "pil_format", "mime"),
-                         [("webp", "WEBP", "image/webp"), ("jpg", "JPEG", "image/jpeg"), ("png", "PNG", "image/png")])
+@pytest.mark.parametrize(
+    ("fmt", "pil_format", "mime"),
+    [("webp", "WEBP", "image/webp"), ("jpg", "JPEG", "image/jpeg"), ("png", "PNG", "image/png")],
+)
 def test_flux_schnell_images_are_real(fmt, pil_format, mime):
-    plan = run("black-forest-labs/flux-schnell",
-               {"prompt": "a lighthouse", "num_outputs": 2, "aspect_ratio": "16:9", "output_format": fmt})
+    plan = run(
+        "black-forest-labs/flux-schnell",
+        {"prompt": "a lighthouse", "num_outputs": 2, "aspect_ratio": "16:9", "output_format": fmt},
+    )
     assert [f.name for f in plan.output] == [f"out-0.{fmt}", f"out-1.{fmt}"]
     for file in plan.output:
         image = Image.open(io.BytesIO(file.data))
@@ -98,14 +107,21 @@ def test_flux_schnell_images_are_real(fmt, pil_format, mime):
 
 def test_flux_schnell_images_depend_on_prompt_and_seed():
     def picture(prompt, seed):
-        return run("black-forest-labs/flux-schnell", {"prompt": prompt, "seed": seed, "output_format": "png"}).output[0].data
+        return (
+            run("black-forest-labs/flux-schnell", {"prompt": prompt, "seed": seed, "output_format": "png"})
+            .output[0]
+            .data
+        )
+
     assert picture("a cat", 1) == picture("a cat", 1)
     assert picture("a cat", 1) != picture("a dog", 1)
     assert picture("a cat", 1) != picture("a cat", 2)
 
 
 def test_flux_megapixels_shrink_the_image():
-    plan = run("black-forest-labs/flux-schnell", {"prompt": "x", "megapixels": "0.25", "output_format": "png"})
+    plan = run(
+        "black-forest-labs/flux-schnell", {"prompt": "x", "megapixels": "0.25", "output_format": "png"}
+    )
     assert Image.open(io.BytesIO(plan.output[0].data)).size == (512, 512)
 
 
@@ -116,9 +132,13 @@ def test_llama_streams_tokens_and_honours_max_tokens():
     assert plan.metrics["output_token_count"] == len(plan.output)
     assert plan.metrics["input_token_count"] > 0
     assert 50 < plan.metrics["tokens_per_second"] < 150
-    long = run("meta/meta-llama-3-8b-instruct", {"prompt": "Tell me a story", "min_tokens": 300, "max_tokens": 400})
+    long = run(
+        "meta/meta-llama-3-8b-instruct", {"prompt": "Tell me a story", "min_tokens": 300, "max_tokens": 400}
+    )
     assert 300 <= len(long.output) <= 400
-    assert "How do rockets work" in "".join(run("meta/meta-llama-3-8b-instruct", {"prompt": "How do rockets work?"}).output)
+    assert "How do rockets work" in "".join(
+        run("meta/meta-llama-3-8b-instruct", {"prompt": "How do rockets work?"}).output
+    )
 
 
 @pytest.mark.parametrize("audio", ["https://example.com/talk.mp3", "data:audio/wav;base64,UklGRg=="])

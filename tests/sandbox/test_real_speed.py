@@ -77,7 +77,9 @@ def test_image_model_percentages_rise_while_it_runs(observed):
     while_running = [log_percent(p.logs) for p in seen.running]
     percents = [value for value in while_running if value is not None]
     assert percents == sorted(percents)
-    assert len(set(p for p in percents if p < 100)) >= 3  # several steps seen before the end, not just 0 and 100
+    assert (
+        len(set(p for p in percents if p < 100)) >= 3
+    )  # several steps seen before the end, not just 0 and 100
     messages = [message for _, message in seen.reports]
     assert messages[-1] == "succeeded"
     counters = [message for message in messages if message.startswith("running ") and "/28 [" in message]

@@ -31,7 +31,11 @@ def test_each_token_has_its_own_account(box, make_sandbox) -> None:
         assert bob.get("/v1/account").json()["username"] == "bob"
         derived = "user-" + hashlib.sha256(other.encode()).hexdigest()[:10]
         assert someone.get("/v1/account").json() == {
-            "type": "user", "username": derived, "name": derived, "github_url": f"https://github.com/{derived}"}
+            "type": "user",
+            "username": derived,
+            "name": derived,
+            "github_url": f"https://github.com/{derived}",
+        }
     with as_(make_sandbox(), other) as again, as_(make_sandbox(), "r8_sandbox_anything") as house:
         assert again.get("/v1/account").json()["username"] == derived  # stable across sandboxes
         assert house.get("/v1/account").json()["username"] == "sandbox"
@@ -39,14 +43,18 @@ def test_each_token_has_its_own_account(box, make_sandbox) -> None:
 
 def test_predictions_are_seen_only_by_their_account(box) -> None:
     with as_(box, ALICE) as alice, as_(box, BOB) as bob:
-        created = alice.post("/v1/predictions", json={"version": hello_version(alice), "input": {"text": "a"}}).json()
+        created = alice.post(
+            "/v1/predictions", json={"version": hello_version(alice), "input": {"text": "a"}}
+        ).json()
         pid = created["id"]
         assert wait_terminal(alice, f"/v1/predictions/{pid}")["output"] == "hello a"
         for response in (bob.get(f"/v1/predictions/{pid}"), bob.post(f"/v1/predictions/{pid}/cancel")):
             assert (response.status_code, response.json()) == (404, NOT_FOUND)
         assert [p["id"] for p in alice.get("/v1/predictions").json()["results"]] == [pid]
         assert bob.get("/v1/predictions").json()["results"] == []
-        mine = bob.post("/v1/predictions", json={"version": hello_version(bob), "input": {"text": "b"}}).json()
+        mine = bob.post(
+            "/v1/predictions", json={"version": hello_version(bob), "input": {"text": "b"}}
+        ).json()
         assert [p["id"] for p in bob.get("/v1/predictions").json()["results"]] == [mine["id"]]
         assert [p["id"] for p in alice.get("/v1/predictions").json()["results"]] == [pid]
 
@@ -57,8 +65,11 @@ def test_files_are_seen_only_by_their_account(box) -> None:
         fid = uploaded["id"]
         assert alice.get(f"/v1/files/{fid}/download").content == b"alice's"
         assert bob.get("/v1/files").json()["results"] == []
-        for response in (bob.get(f"/v1/files/{fid}"), bob.get(f"/v1/files/{fid}/download"),
-                         bob.delete(f"/v1/files/{fid}")):
+        for response in (
+            bob.get(f"/v1/files/{fid}"),
+            bob.get(f"/v1/files/{fid}/download"),
+            bob.delete(f"/v1/files/{fid}"),
+        ):
             assert response.status_code == 404
         assert [f["id"] for f in alice.get("/v1/files").json()["results"]] == [fid]
 
@@ -90,10 +101,15 @@ def test_private_models_are_their_creators_and_public_ones_everyones(box) -> Non
 
 def test_trainings_into_a_private_model_stay_private(box) -> None:
     with as_(box, ALICE) as alice, as_(box, BOB) as bob:
-        alice.post("/v1/models", json={"owner": "alice", "name": "lora", "visibility": "private", "hardware": "cpu"})
+        alice.post(
+            "/v1/models", json={"owner": "alice", "name": "lora", "visibility": "private", "hardware": "cpu"}
+        )
         trainer = alice.get("/v1/models/ostris/flux-dev-lora-trainer/versions").json()["results"][0]["id"]
         path = f"/v1/models/ostris/flux-dev-lora-trainer/versions/{trainer}/trainings"
-        body = {"destination": "alice/lora", "input": {"input_images": "https://example.com/x.zip", "steps": 20}}
+        body = {
+            "destination": "alice/lora",
+            "input": {"input_images": "https://example.com/x.zip", "steps": 20},
+        }
         refused = bob.post(path, json=body)
         assert refused.status_code == 404
         assert refused.json()["detail"] == "The specified training destination does not exist"
@@ -107,15 +123,28 @@ def test_trainings_into_a_private_model_stay_private(box) -> None:
 def test_deployments_belong_to_their_account(box) -> None:
     with as_(box, ALICE) as alice, as_(box, BOB) as bob:
         assert [d["owner"] + "/" + d["name"] for d in alice.get("/v1/deployments").json()["results"]] == [
-            "alice/hello-world-dep"]
+            "alice/hello-world-dep"
+        ]
         version = hello_version(alice)
-        made = alice.post("/v1/deployments", json={"name": "mine", "model": "replicate/hello-world", "version": version,
-                                                   "hardware": "cpu", "min_instances": 0, "max_instances": 1}).json()
+        made = alice.post(
+            "/v1/deployments",
+            json={
+                "name": "mine",
+                "model": "replicate/hello-world",
+                "version": version,
+                "hardware": "cpu",
+                "min_instances": 0,
+                "max_instances": 1,
+            },
+        ).json()
         assert made["owner"] == "alice" and made["current_release"]["created_by"]["username"] == "alice"
         assert sorted(d["name"] for d in bob.get("/v1/deployments").json()["results"]) == ["hello-world-dep"]
-        for response in (bob.get("/v1/deployments/alice/mine"), bob.patch("/v1/deployments/alice/mine", json={}),
-                         bob.post("/v1/deployments/alice/mine/predictions", json={"input": {"text": "x"}}),
-                         bob.delete("/v1/deployments/alice/mine")):
+        for response in (
+            bob.get("/v1/deployments/alice/mine"),
+            bob.patch("/v1/deployments/alice/mine", json={}),
+            bob.post("/v1/deployments/alice/mine/predictions", json={"input": {"text": "x"}}),
+            bob.delete("/v1/deployments/alice/mine"),
+        ):
             assert (response.status_code, response.json()) == (404, NOT_FOUND)
         run = alice.post("/v1/deployments/alice/mine/predictions", json={"input": {"text": "dep"}}).json()
         assert wait_terminal(alice, f"/v1/predictions/{run['id']}")["output"] == "hello dep"

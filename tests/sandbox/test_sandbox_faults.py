@@ -32,8 +32,10 @@ def test_queued_faults_fire_once_and_are_counted(make_sandbox) -> None:
     running = make_sandbox()
     faults = f"{running.url}/_sandbox/faults"
     with client_for(running) as client:
-        queue = [{"kind": "429", "method": "GET", "path": "/v1/account", "count": 1},
-                 {"kind": "503", "method": "GET", "path": "/v1/hardware", "count": 2}]
+        queue = [
+            {"kind": "429", "method": "GET", "path": "/v1/account", "count": 1},
+            {"kind": "503", "method": "GET", "path": "/v1/hardware", "count": 2},
+        ]
         assert httpx2.post(faults, json={"queue": queue}).status_code == 200
         throttled = client.get("/v1/account")
         assert throttled.status_code == 429 and "retry-after" in throttled.headers
@@ -45,8 +47,10 @@ def test_queued_faults_fire_once_and_are_counted(make_sandbox) -> None:
 def test_drop_closes_without_answer_and_creates_nothing(make_sandbox) -> None:
     running = make_sandbox()
     with client_for(running) as client:
-        httpx2.post(f"{running.url}/_sandbox/faults",
-                    json={"queue": [{"kind": "drop", "method": "POST", "path": "/v1/predictions"}]})
+        httpx2.post(
+            f"{running.url}/_sandbox/faults",
+            json={"queue": [{"kind": "drop", "method": "POST", "path": "/v1/predictions"}]},
+        )
         with pytest.raises(httpx2.TransportError):
             client.post("/v1/predictions", json={"version": hello_version(client), "input": {"text": "x"}})
         assert client.get("/v1/predictions").json()["results"] == []
@@ -56,8 +60,10 @@ def test_drop_after_creates_then_closes(make_sandbox) -> None:
     running = make_sandbox()
     with client_for(running) as client:
         version = hello_version(client)
-        httpx2.post(f"{running.url}/_sandbox/faults",
-                    json={"queue": [{"kind": "drop_after", "method": "POST", "path": "/v1/predictions"}]})
+        httpx2.post(
+            f"{running.url}/_sandbox/faults",
+            json={"queue": [{"kind": "drop_after", "method": "POST", "path": "/v1/predictions"}]},
+        )
         with pytest.raises(httpx2.TransportError):
             client.post("/v1/predictions", json={"version": version, "input": {"text": "x"}})
         assert len(client.get("/v1/predictions").json()["results"]) == 1
@@ -88,10 +94,16 @@ def test_polling_one_prediction_has_its_own_larger_bucket():
 
     with start_sandbox(SandboxConfig(time_scale=0.01, other_limit=3)) as small:
         headers = {"Authorization": "Bearer r8_poll_bucket"}
-        created = httpx2.post(f"{small.base_url}/models/black-forest-labs/flux-schnell/predictions", headers=headers,
-                              json={"input": {"prompt": "x"}})
+        created = httpx2.post(
+            f"{small.base_url}/models/black-forest-labs/flux-schnell/predictions",
+            headers=headers,
+            json={"input": {"prompt": "x"}},
+        )
         assert created.status_code == 201
-        polls = [httpx2.get(f"{small.base_url}/predictions/{created.json()['id']}", headers=headers) for _ in range(6)]
+        polls = [
+            httpx2.get(f"{small.base_url}/predictions/{created.json()['id']}", headers=headers)
+            for _ in range(6)
+        ]
         assert [p.status_code for p in polls] == [200] * 6
         others = [httpx2.get(f"{small.base_url}/models", headers=headers).status_code for _ in range(4)]
         assert others[-1] == 429

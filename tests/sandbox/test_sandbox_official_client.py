@@ -29,7 +29,9 @@ def test_run_pinned_community_version(official: replicate.Client) -> None:
 
 
 def test_run_official_model_returns_readable_files(official: replicate.Client) -> None:
-    output = official.run("black-forest-labs/flux-schnell", input={"prompt": "a lighthouse", "num_outputs": 2})
+    output = official.run(
+        "black-forest-labs/flux-schnell", input={"prompt": "a lighthouse", "num_outputs": 2}
+    )
     assert len(output) == 2 and all(isinstance(item, FileOutput) for item in output)
     data = output[0].read()
     assert data[:4] == b"RIFF" or data[:8] == b"\x89PNG\r\n\x1a\n" or data[:3] == b"\xff\xd8\xff"
@@ -83,14 +85,17 @@ def test_webhook_validation_with_official_helper(make_sandbox, monkeypatch) -> N
     try:
         secret = official.webhooks.default.secret()
         version = official.models.get("replicate/hello-world").latest_version.id
-        prediction = official.predictions.create(version=version, input={"text": "hook"}, webhook=receiver.url,
-                                                 webhook_events_filter=["completed"])
+        prediction = official.predictions.create(
+            version=version, input={"text": "hook"}, webhook=receiver.url, webhook_events_filter=["completed"]
+        )
         assert receiver.got_completed.wait(10)
         headers, body = receiver.deliveries[-1]
-        assert replicate.webhooks.validate(headers=headers, body=body.decode(), secret=secret, tolerance=300) is None
+        assert (
+            replicate.webhooks.validate(headers=headers, body=body.decode(), secret=secret, tolerance=300)
+            is None
+        )
         assert json.loads(body)["id"] == prediction.id
     finally:
         receiver.close()
     wait_terminal_via = official.predictions.get(prediction.id)
     assert wait_terminal_via.status == "succeeded"
-

@@ -31,9 +31,16 @@ def test_prediction_goes_starting_processing_succeeded(api: httpx2.Client) -> No
         time.sleep(0.01)
     assert {"starting", "processing", "succeeded"} <= seen
     assert "%|" in current["logs"]
-    assert current["metrics"]["predict_time"] > 0 and current["metrics"]["total_time"] >= current["metrics"]["predict_time"]
+    assert (
+        current["metrics"]["predict_time"] > 0
+        and current["metrics"]["total_time"] >= current["metrics"]["predict_time"]
+    )
     image = httpx2.get(current["output"][0])
-    assert image.status_code == 200 and image.headers["content-type"].startswith("image/") and len(image.content) > 100
+    assert (
+        image.status_code == 200
+        and image.headers["content-type"].startswith("image/")
+        and len(image.content) > 100
+    )
 
 
 def test_iterator_output_grows_while_processing(make_sandbox) -> None:
@@ -81,8 +88,11 @@ def test_cancel_after_sets_deadline_and_aborts_or_cancels(make_sandbox) -> None:
         assert wait_terminal(client, aborted["urls"]["get"])["status"] == "aborted"
     with client_for(make_sandbox(cold_boot=1)) as client:
         version = client.get("/v1/models/sandbox/text-to-video").json()["latest_version"]["id"]
-        running = client.post("/v1/predictions", json={"version": version, "input": {"prompt": "x"}},
-                              headers={"Cancel-After": "1m"}).json()
+        running = client.post(
+            "/v1/predictions",
+            json={"version": version, "input": {"prompt": "x"}},
+            headers={"Cancel-After": "1m"},
+        ).json()
         assert wait_terminal(client, running["urls"]["get"])["status"] == "canceled"
     with client_for(make_sandbox()) as client:
         for header, status in (("4s", 422), ("soon", 400)):
@@ -96,7 +106,9 @@ def test_version_forms_and_real_errors(api: httpx2.Client) -> None:
     for ref in (version, f"replicate/hello-world:{version}"):
         body = api.post("/v1/predictions", json={"version": ref, "input": {"text": "a"}}).json()
         assert body["version"] == version and body["model"] == "replicate/hello-world"
-    official = api.post("/v1/predictions", json={"version": "black-forest-labs/flux-schnell", "input": {"prompt": "x"}})
+    official = api.post(
+        "/v1/predictions", json={"version": "black-forest-labs/flux-schnell", "input": {"prompt": "x"}}
+    )
     assert official.status_code == 201 and official.json()["version"] == "hidden"
     for ref in ("replicate/hello-world", "0" * 64, f"stability-ai/sdxl:{version}"):
         bad = api.post("/v1/predictions", json={"version": ref, "input": {}})
@@ -105,12 +117,17 @@ def test_version_forms_and_real_errors(api: httpx2.Client) -> None:
     assert invalid.status_code == 422 and invalid.headers["content-type"] == "application/problem+json"
     problem = invalid.json()
     assert problem["title"] == "Input validation failed"
-    assert problem["detail"] == "".join(f"- {f['field']}: {f['description']}\n" for f in problem["invalid_fields"])
+    assert problem["detail"] == "".join(
+        f"- {f['field']}: {f['description']}\n" for f in problem["invalid_fields"]
+    )
     extra = api.post(FLUX, json={"input": {"prompt": "x"}, "lifetime": 5})
     assert extra.status_code == 422
     assert api.post(FLUX, json={"input": {"prompt": "x"}, "stream": True}).status_code == 201
     missing = api.get("/v1/predictions/doesnotexist")
-    assert missing.status_code == 404 and missing.json() == {"detail": "The requested resource could not be found.", "status": 404}
+    assert missing.status_code == 404 and missing.json() == {
+        "detail": "The requested resource could not be found.",
+        "status": 404,
+    }
 
 
 def test_auth_schemes_and_401(sandbox) -> None:
@@ -119,8 +136,11 @@ def test_auth_schemes_and_401(sandbox) -> None:
     for headers in ({}, {"Authorization": "Bearer nope"}):
         response = httpx2.get(f"{sandbox.base_url}/account", headers=headers)
         assert response.status_code == 401 and response.headers["content-type"] == "application/problem+json"
-        assert response.json() == {"title": "Unauthenticated", "detail": "You did not pass a valid authentication token",
-                                   "status": 401}
+        assert response.json() == {
+            "title": "Unauthenticated",
+            "detail": "You did not pass a valid authentication token",
+            "status": 401,
+        }
     assert httpx2.get(f"{sandbox.base_url}/search", params={"query": "llama"}).status_code == 200
 
 
@@ -142,8 +162,10 @@ def test_rate_limits_per_bucket(make_sandbox) -> None:
 def test_list_pages_newest_first_with_absolute_next(make_sandbox) -> None:
     with client_for(make_sandbox(cold_boot=1000)) as client:
         version = hello_version(client)
-        ids = [client.post("/v1/predictions", json={"version": version, "input": {"text": str(i)}}).json()["id"]
-               for i in range(105)]
+        ids = [
+            client.post("/v1/predictions", json={"version": version, "input": {"text": str(i)}}).json()["id"]
+            for i in range(105)
+        ]
         first = client.get("/v1/predictions").json()
         assert [p["id"] for p in first["results"]] == ids[::-1][:100]
         assert first["next"].startswith("http://127.0.0.1:")
@@ -183,11 +205,18 @@ def test_seeded_ids_repeat(make_sandbox) -> None:
 
 def test_training_pushes_a_new_version(make_sandbox) -> None:
     with client_for(make_sandbox(time_scale=0.0005)) as client:
-        client.post("/v1/models", json={"owner": "sandbox", "name": "my-lora", "visibility": "private", "hardware": "cpu"})
+        client.post(
+            "/v1/models",
+            json={"owner": "sandbox", "name": "my-lora", "visibility": "private", "hardware": "cpu"},
+        )
         trainer = client.get("/v1/models/ostris/flux-dev-lora-trainer/versions").json()["results"][0]["id"]
-        created = client.post(f"/v1/models/ostris/flux-dev-lora-trainer/versions/{trainer}/trainings",
-                              json={"destination": "sandbox/my-lora",
-                                    "input": {"input_images": "https://example.com/x.zip", "steps": 20}})
+        created = client.post(
+            f"/v1/models/ostris/flux-dev-lora-trainer/versions/{trainer}/trainings",
+            json={
+                "destination": "sandbox/my-lora",
+                "input": {"input_images": "https://example.com/x.zip", "steps": 20},
+            },
+        )
         assert created.status_code == 201
         training = wait_terminal(client, created.json()["urls"]["get"], polls=2000)
         assert training["status"] == "succeeded", training.get("error")
@@ -200,7 +229,9 @@ def test_training_pushes_a_new_version(make_sandbox) -> None:
                 break
             time.sleep(0.01)
         assert versions[0]["id"] == new_version.split(":")[1]
-        missing = client.post(f"/v1/models/ostris/flux-dev-lora-trainer/versions/{trainer}/trainings",
-                              json={"destination": "nobody/nothing", "input": {}})
+        missing = client.post(
+            f"/v1/models/ostris/flux-dev-lora-trainer/versions/{trainer}/trainings",
+            json={"destination": "nobody/nothing", "input": {}},
+        )
         assert missing.status_code == 404
         assert missing.json()["detail"] == "The specified training destination does not exist"

@@ -33,7 +33,9 @@ def parse_sse(text: str) -> tuple[list[str], list[dict]]:
 
 
 def read_stream(url: str, **headers: str) -> tuple[httpx2.Response, str]:
-    with httpx2.stream("GET", url, headers={"Accept": "text/event-stream", **headers}, timeout=30) as response:
+    with httpx2.stream(
+        "GET", url, headers={"Accept": "text/event-stream", **headers}, timeout=30
+    ) as response:
         return response, response.read().decode()
 
 
@@ -71,5 +73,7 @@ def test_canceled_stream_ends_with_reason(make_sandbox) -> None:
 
 
 def test_non_streaming_model_has_no_stream_url(api: httpx2.Client) -> None:
-    body = api.post("/v1/models/black-forest-labs/flux-schnell/predictions", json={"input": {"prompt": "x"}}).json()
+    body = api.post(
+        "/v1/models/black-forest-labs/flux-schnell/predictions", json={"input": {"prompt": "x"}}
+    ).json()
     assert "stream" not in body["urls"]

@@ -38,16 +38,27 @@ def test_enum_through_allof_ref():
 
 def test_number_bounds():
     _, errors = validate_input(FLUX, {"prompt": "x", "num_inference_steps": 5, "num_outputs": 0})
-    assert {"type": "number_lte", "field": "input.num_inference_steps",
-            "description": "Must be less than or equal to 4"} in errors
-    assert {"type": "number_gte", "field": "input.num_outputs",
-            "description": "Must be greater than or equal to 1"} in errors
+    assert {
+        "type": "number_lte",
+        "field": "input.num_inference_steps",
+        "description": "Must be less than or equal to 4",
+    } in errors
+    assert {
+        "type": "number_gte",
+        "field": "input.num_outputs",
+        "description": "Must be greater than or equal to 1",
+    } in errors
 
 
 def test_wrong_type():
     _, errors = validate_input(FLUX, {"prompt": "x", "num_outputs": "two"})
-    assert errors == [{"type": "invalid_type", "field": "input.num_outputs",
-                       "description": "Invalid type. Expected: integer, given: string"}]
+    assert errors == [
+        {
+            "type": "invalid_type",
+            "field": "input.num_outputs",
+            "description": "Invalid type. Expected: integer, given: string",
+        }
+    ]
     _, errors = validate_input(FLUX, {"prompt": 42})
     assert errors[0]["description"] == "Invalid type. Expected: string, given: integer"
     _, errors = validate_input(FLUX, {"prompt": "x", "num_outputs": 2.5})
@@ -56,8 +67,13 @@ def test_wrong_type():
 
 def test_unknown_property():
     _, errors = validate_input(FLUX, {"prompt": "x", "num_ouputs": 2})
-    assert errors == [{"type": "additional_property_not_allowed", "field": "input",
-                       "description": "Additional property num_ouputs is not allowed"}]
+    assert errors == [
+        {
+            "type": "additional_property_not_allowed",
+            "field": "input",
+            "description": "Additional property num_ouputs is not allowed",
+        }
+    ]
 
 
 def test_errors_are_all_reported_required_first():
@@ -66,10 +82,15 @@ def test_errors_are_all_reported_required_first():
 
 
 def test_lax_coercion_like_pydantic():
-    normalized, errors = validate_input(FLUX, {"prompt": "x", "num_outputs": "2", "go_fast": "false",
-                                               "num_inference_steps": 3.0})
+    normalized, errors = validate_input(
+        FLUX, {"prompt": "x", "num_outputs": "2", "go_fast": "false", "num_inference_steps": 3.0}
+    )
     assert errors == []
-    assert normalized["num_outputs"] == 2 and normalized["go_fast"] is False and normalized["num_inference_steps"] == 3
+    assert (
+        normalized["num_outputs"] == 2
+        and normalized["go_fast"] is False
+        and normalized["num_inference_steps"] == 3
+    )
     flux_dev = schema_of("black-forest-labs/flux-dev")
     normalized, errors = validate_input(flux_dev, {"prompt": "x", "guidance": 3, "prompt_strength": "0.5"})
     assert errors == [] and normalized["guidance"] == 3.0 and normalized["prompt_strength"] == 0.5
@@ -100,13 +121,16 @@ def test_file_inputs_accept_urls_and_data_uris(audio):
 
 def test_file_input_must_be_a_uri():
     _, errors = validate_input(schema_of("openai/whisper"), {"audio": "my recording.wav"})
-    assert errors == [{"type": "format", "field": "input.audio", "description": "Does not match format 'uri'"}]
+    assert errors == [
+        {"type": "format", "field": "input.audio", "description": "Does not match format 'uri'"}
+    ]
 
 
 def test_training_input_schema():
     trainer = schema_of("ostris/flux-dev-lora-trainer")
-    normalized, errors = validate_input(trainer, {"input_images": "https://example.com/a.zip", "steps": "500"},
-                                        schema_name="TrainingInput")
+    normalized, errors = validate_input(
+        trainer, {"input_images": "https://example.com/a.zip", "steps": "500"}, schema_name="TrainingInput"
+    )
     assert errors == [] and normalized["steps"] == 500
     _, errors = validate_input(trainer, {"steps": 2}, schema_name="TrainingInput")
     assert errors[0]["description"] == "Must be greater than or equal to 3"
@@ -114,8 +138,13 @@ def test_training_input_schema():
 
 def test_input_must_be_an_object():
     _, errors = validate_input(FLUX, "a cat")
-    assert errors == [{"type": "invalid_type", "field": "input",
-                       "description": "Invalid type. Expected: object, given: string"}]
+    assert errors == [
+        {
+            "type": "invalid_type",
+            "field": "input",
+            "description": "Invalid type. Expected: object, given: string",
+        }
+    ]
 
 
 def test_unknown_schema_name():

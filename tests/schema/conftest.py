@@ -51,7 +51,10 @@ def raw_properties(doc: dict, component: str = "Input") -> dict[str, dict]:
     for name, prop in schemas[component]["properties"].items():
         merged = dict(prop)
         for part in prop.get("allOf", []):
-            merged = {**schemas[part["$ref"].rsplit("/", 1)[-1]], **{k: v for k, v in prop.items() if k != "allOf"}}
+            merged = {
+                **schemas[part["$ref"].rsplit("/", 1)[-1]],
+                **{k: v for k, v in prop.items() if k != "allOf"},
+            }
         out[name] = merged
     return out
 

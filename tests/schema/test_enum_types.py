@@ -14,23 +14,37 @@ def cog_doc() -> dict:
     """A Cog-shaped schema (choices as allOf $ref to an enum component) with the mismatches real models have."""
     return {
         "openapi": "3.0.2",
-        "components": {"schemas": {
-            "Input": {
-                "type": "object", "title": "Input", "required": ["prompt"],
-                "properties": {
-                    "prompt": {"type": "string", "title": "Prompt", "x-order": 0},
-                    "upscale": {"allOf": [{"$ref": "#/components/schemas/upscale"}], "default": "False",
-                                "x-order": 1, "description": "Upscale the result"},
-                    "num_outputs": {"type": "integer", "enum": ["1", "2"], "default": "1", "x-order": 2},
-                    "steps": {"allOf": [{"$ref": "#/components/schemas/steps"}], "default": 4, "x-order": 3},
-                    "strength": {"anyOf": [{"type": "string", "enum": ["0.5", "1"]}, {"type": "null"}],
-                                 "x-order": 4},
+        "components": {
+            "schemas": {
+                "Input": {
+                    "type": "object",
+                    "title": "Input",
+                    "required": ["prompt"],
+                    "properties": {
+                        "prompt": {"type": "string", "title": "Prompt", "x-order": 0},
+                        "upscale": {
+                            "allOf": [{"$ref": "#/components/schemas/upscale"}],
+                            "default": "False",
+                            "x-order": 1,
+                            "description": "Upscale the result",
+                        },
+                        "num_outputs": {"type": "integer", "enum": ["1", "2"], "default": "1", "x-order": 2},
+                        "steps": {
+                            "allOf": [{"$ref": "#/components/schemas/steps"}],
+                            "default": 4,
+                            "x-order": 3,
+                        },
+                        "strength": {
+                            "anyOf": [{"type": "string", "enum": ["0.5", "1"]}, {"type": "null"}],
+                            "x-order": 4,
+                        },
+                    },
                 },
-            },
-            "upscale": {"type": "string", "title": "upscale", "enum": ["True", "False"]},
-            "steps": {"type": "integer", "title": "steps", "enum": [1, 2, 4, 8]},
-            "Output": {"type": "string"},
-        }},
+                "upscale": {"type": "string", "title": "upscale", "enum": ["True", "False"]},
+                "steps": {"type": "integer", "title": "steps", "enum": [1, 2, 4, 8]},
+                "Output": {"type": "string"},
+            }
+        },
     }
 
 
@@ -99,5 +113,7 @@ def test_flux_dev_megapixels_as_a_number(value, choice):
     result = validate_input(schema, {"prompt": "a cat", "megapixels": value})
     assert result.valid
     assert result.normalized == {"prompt": "a cat", "megapixels": choice}
-    assert result.coercions == [f"megapixels: {value} ({'integer' if value == 1 else 'number'}) → '{choice}' (string)"]
+    assert result.coercions == [
+        f"megapixels: {value} ({'integer' if value == 1 else 'number'}) → '{choice}' (string)"
+    ]
     assert not validate_input(schema, {"prompt": "a cat", "megapixels": 1.0}).valid  # pydantic makes "1.0"

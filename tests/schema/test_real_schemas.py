@@ -158,7 +158,28 @@ def test_fast_path_never_disagrees_with_jsonschema(schema_name, schema):
         assert fast_result.valid == schema.validator.is_valid(fast_result.normalized)
 
 
-POOL = [None, 0, 1, -1, 2.5, 3.0, 1e9, True, False, "", "1", "0.25", "16:9", "webp", "x", "true", "7", [], {}, ["a"]]
+POOL = [
+    None,
+    0,
+    1,
+    -1,
+    2.5,
+    3.0,
+    1e9,
+    True,
+    False,
+    "",
+    "1",
+    "0.25",
+    "16:9",
+    "webp",
+    "x",
+    "true",
+    "7",
+    [],
+    {},
+    ["a"],
+]
 
 
 def test_fast_path_agrees_on_random_inputs(schema_name, schema):

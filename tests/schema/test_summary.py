@@ -38,8 +38,10 @@ def test_flux_dev_summary(flux_dev):
 def test_flux_dev_summary_is_at_most_35_percent_of_its_raw_input_schema(flux_dev):
     doc = raw_doc("black-forest-labs__flux-dev")
     schemas = doc["components"]["schemas"]
-    raw = json.dumps({name: schemas[name] for name in ("Input", "aspect_ratio", "megapixels", "output_format")},
-                     separators=(",", ":"))
+    raw = json.dumps(
+        {name: schemas[name] for name in ("Input", "aspect_ratio", "megapixels", "output_format")},
+        separators=(",", ":"),
+    )
     assert len(measure.raw_input_json(doc)) == len(raw)
     assert len(compact_summary(flux_dev)) <= 0.35 * len(raw)
 
@@ -73,8 +75,11 @@ def test_nothing_an_agent_needs_is_lost(schema_name, schema):
         if prop.get("default") is not None:
             default = prop["default"]
             shown = [json.dumps(default)] + ([default] if isinstance(default, str) and "enum" in prop else [])
-            shown = [str(_num(default))] if isinstance(default, int | float) and not isinstance(default, bool) \
+            shown = (
+                [str(_num(default))]
+                if isinstance(default, int | float) and not isinstance(default, bool)
                 else shown
+            )
             assert any(head.endswith(f" ={text}") for text in shown), line
         sentence = first_sentence(prop.get("description"))
         if sentence and sentence != "An enumeration":
@@ -88,22 +93,42 @@ def _num(value):
 def test_secrets_and_file_arrays_are_marked():
     trainer = load_schema(raw_doc("ostris__flux-dev-lora-trainer"))
     lines = compact_summary(trainer.training).splitlines()
-    assert "hf_token secret str — Hugging Face token, if you'd like to upload the trained LoRA to Hugging Face" in lines
+    assert (
+        "hf_token secret str — Hugging Face token, if you'd like to upload the trained LoRA to Hugging Face"
+        in lines
+    )
     assert lines[0].startswith("input_images file (URL, data URI or path) — ")
     assert lines[-1] == "→ output: object with weights (file)"
-    d = {"components": {"schemas": {"Input": {"type": "object", "properties": {
-        "refs": {"type": "array", "items": {"type": "string", "format": "uri"}, "description": "Some. More."}}}}}}
+    d = {
+        "components": {
+            "schemas": {
+                "Input": {
+                    "type": "object",
+                    "properties": {
+                        "refs": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "uri"},
+                            "description": "Some. More.",
+                        }
+                    },
+                }
+            }
+        }
+    }
     assert compact_summary(load_schema(d)).splitlines()[0] == "refs file[] (URLs, data URIs or paths) — Some"
 
 
 def test_other_output_lines():
     assert compact_summary(load_schema(raw_doc("meta__meta-llama-3-8b-instruct"))).endswith(
-        "\n→ output: text_stream (text chunks; join them)")
+        "\n→ output: text_stream (text chunks; join them)"
+    )
     assert compact_summary(load_schema(raw_doc("openai__whisper"))).endswith(
         "\n→ output: object with segments?, srt_file? (file), txt_file? (file), translation?, transcription, "
-        "detected_language")
+        "detected_language"
+    )
     assert compact_summary(load_schema(raw_doc("replicate__hello-world"))) == (
-        "text* str — Text to prefix with 'hello '\n→ output: text")
+        "text* str — Text to prefix with 'hello '\n→ output: text"
+    )
 
 
 def test_ratio_table_covers_all_real_schemas(capsys):
@@ -117,4 +142,6 @@ def test_ratio_table_covers_all_real_schemas(capsys):
 def test_bench_hook_reports_its_figures():
     figures = bench.measure(n=20, directory=DATA)
     assert figures["schemas"] == 15
-    assert {"warm_validate_us_median", "cold_compile_ms_median", "jsonschema_iter_errors_us_median"} <= set(figures)
+    assert {"warm_validate_us_median", "cold_compile_ms_median", "jsonschema_iter_errors_us_median"} <= set(
+        figures
+    )

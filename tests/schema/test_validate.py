@@ -40,11 +40,26 @@ def test_null_for_a_required_input_is_missing(flux_dev):
 
 
 def test_numeric_and_boolean_strings_are_coerced_and_reported(flux_dev):
-    result = validate_input(flux_dev, {**PROMPT, "num_outputs": "2", "prompt_strength": "0.5", "guidance": "4",
-                                       "go_fast": "false", "disable_safety_checker": "true"})
+    result = validate_input(
+        flux_dev,
+        {
+            **PROMPT,
+            "num_outputs": "2",
+            "prompt_strength": "0.5",
+            "guidance": "4",
+            "go_fast": "false",
+            "disable_safety_checker": "true",
+        },
+    )
     assert result.valid
-    assert result.normalized == {**PROMPT, "num_outputs": 2, "prompt_strength": 0.5, "guidance": 4,
-                                 "go_fast": False, "disable_safety_checker": True}
+    assert result.normalized == {
+        **PROMPT,
+        "num_outputs": 2,
+        "prompt_strength": 0.5,
+        "guidance": 4,
+        "go_fast": False,
+        "disable_safety_checker": True,
+    }
     assert result.coercions == [
         "num_outputs: '2' (string) → 2 (integer)",
         "prompt_strength: '0.5' (string) → 0.5 (number)",
@@ -85,8 +100,17 @@ def test_input_that_is_not_an_object(flux_dev):
 
 
 def test_what_pydantic_and_replicate_refuse_stays_refused(flux_dev):
-    result = validate_input(flux_dev, {**PROMPT, "num_outputs": True, "go_fast": "perhaps", "seed": "12abc",
-                                       "prompt_strength": "nan", "output_quality": 2.5})
+    result = validate_input(
+        flux_dev,
+        {
+            **PROMPT,
+            "num_outputs": True,
+            "go_fast": "perhaps",
+            "seed": "12abc",
+            "prompt_strength": "nan",
+            "output_quality": 2.5,
+        },
+    )
     assert not result.valid
     assert result.coercions == []
     assert result.message().splitlines() == [
@@ -128,8 +152,13 @@ def test_enum_suggestions_normalise_separators_and_case(flux_dev):
 
 
 def test_wrong_type_for_a_string_enum_suggests_the_string(flux_dev):
-    result = validate_input(flux_dev, {**PROMPT, "megapixels": 0.5})  # 1 would be taken as "1": test_enum_types
-    assert result.message() == "`megapixels`: expected one of '1', '0.25', got 0.5 (number); did you mean '0.25'?"
+    result = validate_input(
+        flux_dev, {**PROMPT, "megapixels": 0.5}
+    )  # 1 would be taken as "1": test_enum_types
+    assert (
+        result.message()
+        == "`megapixels`: expected one of '1', '0.25', got 0.5 (number); did you mean '0.25'?"
+    )
     assert result.errors[0].suggestion == "0.25"
 
 
@@ -164,10 +193,16 @@ def test_missing_required_says_type_and_first_sentence():
 
 
 def test_every_problem_in_one_answer_required_first(flux_dev):
-    result = validate_input(flux_dev, {"aspect_ratio": "wide", "num_outputs": 0, "num_ouputs": 1,
-                                       "output_format": 7})
-    assert [e.field for e in result.errors] == ["prompt", "aspect_ratio", "num_outputs", "output_format",
-                                                "num_ouputs"]
+    result = validate_input(
+        flux_dev, {"aspect_ratio": "wide", "num_outputs": 0, "num_ouputs": 1, "output_format": 7}
+    )
+    assert [e.field for e in result.errors] == [
+        "prompt",
+        "aspect_ratio",
+        "num_outputs",
+        "output_format",
+        "num_ouputs",
+    ]
     assert result.errors[1].suggestion is None and "allowed: 1:1, 16:9" in result.errors[1].message
 
 
@@ -179,7 +214,9 @@ def test_file_inputs_are_not_checked_as_uris_here(flux_dev):
 
 def test_training_inputs_validate_too():
     trainer = load_schema(raw_doc("ostris__flux-dev-lora-trainer"))
-    result = validate_input(trainer.training, {"input_images": "https://x/y.zip", "steps": "500", "hf_token": None})
+    result = validate_input(
+        trainer.training, {"input_images": "https://x/y.zip", "steps": "500", "hf_token": None}
+    )
     assert result.valid
     assert result.normalized == {"input_images": "https://x/y.zip", "steps": 500}
     assert validate_input(trainer.training, {"steps": 2}).errors[0].suggestion == 3

@@ -21,14 +21,24 @@ from .http_running import free_port, running_http
 pytestmark = pytest.mark.anyio
 
 ALICE, BOB = "r8_alice_0123456789abcdef", "r8_bob_0123456789abcdef"
-HELLO = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-    "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+HELLO = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
+}
 JSON_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
 @pytest.fixture
 def accounts():
-    running = start_sandbox(SandboxConfig(time_scale=0.01, seed=3, cold_boot=0.5, accounts={ALICE: "alice", BOB: "bob"}))
+    running = start_sandbox(
+        SandboxConfig(time_scale=0.01, seed=3, cold_boot=0.5, accounts={ALICE: "alice", BOB: "bob"})
+    )
     yield running
     running.stop()
 
@@ -48,13 +58,20 @@ def add_whoami(server) -> None:
         """The caller as the server sees it (a hash of its token, never the token)."""
         principal = current_principal()
         token = principal.replicate_token.get_secret_value() if principal.replicate_token else ""
-        return Who(tenant=principal.tenant, token_sha256=hashlib.sha256(token.encode()).hexdigest() if token else None)
+        return Who(
+            tenant=principal.tenant,
+            token_sha256=hashlib.sha256(token.encode()).hexdigest() if token else None,
+        )
 
 
 async def test_a_token_is_checked_once_then_trusted_for_the_ttl(accounts):
     verifier = ReplicateTokenVerifier(accounts.base_url, ttl=0.5)
     first = await verifier.verify_token(ALICE)
-    assert first is not None and (first.subject, first.client_id, first.username) == ("alice", "alice", "alice")
+    assert first is not None and (first.subject, first.client_id, first.username) == (
+        "alice",
+        "alice",
+        "alice",
+    )
     assert ALICE not in repr(first) and ALICE not in str(first)
     assert (await verifier.verify_token(ALICE)).username == "alice"
     assert (await verifier.verify_token(BOB)).username == "bob"
@@ -89,8 +106,13 @@ def test_outside_a_request_the_principal_is_local():
 @pytest.fixture
 def token_server(make_settings, accounts):
     def serve(**overrides):
-        settings = make_settings(transport="http", port=free_port(), auth="replicate-token",
-                                 base_url=accounts.base_url, **overrides)
+        settings = make_settings(
+            transport="http",
+            port=free_port(),
+            auth="replicate-token",
+            base_url=accounts.base_url,
+            **overrides,
+        )
         server = create_server(settings, base_url=accounts.base_url)
         add_whoami(server)
         return running_http(server, settings)
@@ -103,14 +125,21 @@ async def test_each_caller_is_their_own_replicate_account(token_server, mode):
     with token_server() as base:
         for token, username in ((ALICE, "alice"), (BOB, "bob")):
             async with httpx2.AsyncClient(headers={"authorization": f"Bearer {token}"}) as http:
-                async with Client(streamable_http_client(f"{base}/mcp", http_client=http), mode=mode) as client:
+                async with Client(
+                    streamable_http_client(f"{base}/mcp", http_client=http), mode=mode
+                ) as client:
                     who = (await client.call_tool("whoami", {})).structured_content
-                    assert who == {"tenant": username, "token_sha256": hashlib.sha256(token.encode()).hexdigest()}
+                    assert who == {
+                        "tenant": username,
+                        "token_sha256": hashlib.sha256(token.encode()).hexdigest(),
+                    }
                     listed = await client.call_tool("search_models", {"query": "hello"})
                     assert listed.is_error is False
 
 
-@pytest.mark.parametrize("given", [None, "Bearer r8_revoked_or_unknown", "Bearer not-a-token", f"Basic {ALICE}"])
+@pytest.mark.parametrize(
+    "given", [None, "Bearer r8_revoked_or_unknown", "Bearer not-a-token", f"Basic {ALICE}"]
+)
 async def test_no_valid_token_gets_401_saying_what_to_send(token_server, accounts, given):
     accounts.config.token = ALICE
     with token_server() as base:
@@ -140,8 +169,13 @@ def test_auth_modes_need_http_and_replace_the_shared_token(make_settings):
 def test_auth_is_read_from_the_environment():
     from replicate_mcp.config import load_settings
 
-    settings = load_settings(env={"REPLICATE_MCP_AUTH": "replicate-token", "REPLICATE_MCP_TRANSPORT": "http",
-                                  "REPLICATE_MCP_AUTH_CACHE_TTL": "60"})
+    settings = load_settings(
+        env={
+            "REPLICATE_MCP_AUTH": "replicate-token",
+            "REPLICATE_MCP_TRANSPORT": "http",
+            "REPLICATE_MCP_AUTH_CACHE_TTL": "60",
+        }
+    )
     assert (settings.auth, settings.auth_cache_ttl) == ("replicate-token", 60.0)
     with pytest.raises(ConfigError, match="REPLICATE_MCP_AUTH"):
         load_settings(env={"REPLICATE_MCP_AUTH": "magic", "REPLICATE_MCP_TRANSPORT": "http"})

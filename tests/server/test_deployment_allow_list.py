@@ -21,8 +21,11 @@ def text_of(result) -> str:
 def deployment(sandbox) -> tuple[str, str]:
     """(owner, slug) of the seeded deployment of replicate/hello-world in the tests' account."""
     headers = {"Authorization": f"Bearer {TOKEN}"}
-    [dep] = [d for d in httpx2.get(f"{sandbox.base_url}/deployments", headers=headers).json()["results"]
-             if d["name"] == "hello-world-dep"]
+    [dep] = [
+        d
+        for d in httpx2.get(f"{sandbox.base_url}/deployments", headers=headers).json()["results"]
+        if d["name"] == "hello-world-dep"
+    ]
     return dep["owner"], f"deployments/{dep['owner']}/hello-world-dep"
 
 
@@ -37,7 +40,8 @@ async def test_an_allowed_deployment_runs_and_nothing_else_does(make_server, mod
         assert card.structured_content["model"] == slug, text_of(card)
         refused = await client.call_tool("run_model", {"model": HELLO, "input": {"text": "direct"}})
         assert text_of(refused) == PREFIX.format("run_model") + (
-            f"{HELLO} is not allowed on this server (allowed: {pattern}); ask the user to add it to --allow-models")
+            f"{HELLO} is not allowed on this server (allowed: {pattern}); ask the user to add it to --allow-models"
+        )
 
 
 async def test_another_owners_deployments_are_not_allowed(make_server, mode, deployment):
@@ -46,4 +50,5 @@ async def test_another_owners_deployments_are_not_allowed(make_server, mode, dep
         refused = await client.call_tool("run_model", {"model": slug, "input": {"text": "dep"}})
         assert text_of(refused) == PREFIX.format("run_model") + (
             f"{slug} is not allowed on this server (allowed: deployments/someone-else/*); ask the user to add it "
-            "to --allow-models")
+            "to --allow-models"
+        )

@@ -34,17 +34,23 @@ def inputs_dir(tmp_path) -> Path:
 async def test_local_inputs_small_inline_large_uploaded_once(make_server, sandbox, inputs_dir):
     async with Client(make_server(allow_dirs=(inputs_dir,))) as client:
         before = file_creates(sandbox)
-        small = await client.call_tool("run_model", {"model": "openai/whisper", "input": {"audio": str(inputs_dir / "small.wav")}})
+        small = await client.call_tool(
+            "run_model", {"model": "openai/whisper", "input": {"audio": str(inputs_dir / "small.wav")}}
+        )
         assert small.structured_content["status"] == "succeeded", text_of(small)
         assert file_creates(sandbox) == before  # sent as a data URI
 
         for _ in range(2):
-            large = await client.call_tool("run_model", {"model": "openai/whisper", "input": {"audio": str(inputs_dir / "large.wav")}})
+            large = await client.call_tool(
+                "run_model", {"model": "openai/whisper", "input": {"audio": str(inputs_dir / "large.wav")}}
+            )
             assert large.structured_content["status"] == "succeeded", text_of(large)
         assert file_creates(sandbox) == before + 1  # uploaded once, then reused
         assert "transcription" in large.structured_content["output"]
 
-        upload = (await client.call_tool("upload_file", {"path": str(inputs_dir / "large.wav")})).structured_content
+        upload = (
+            await client.call_tool("upload_file", {"path": str(inputs_dir / "large.wav")})
+        ).structured_content
         assert upload["reused"] is True and upload["size"] == 400_004
 
 
@@ -54,12 +60,21 @@ async def test_refused_paths_say_how_to_allow_and_send_nothing(make_server, sand
     (inputs_dir / "link.wav").symlink_to(outside)
     creates_before = sandbox.stats()["requests"].get("POST /v1/predictions", 0)
     async with Client(make_server(allow_dirs=(inputs_dir,))) as client:
-        for path in (outside, inputs_dir / ".." / "elsewhere.wav", inputs_dir / "link.wav", inputs_dir / ".env"):
-            result = await client.call_tool("run_model", {"model": "openai/whisper", "input": {"audio": str(path)}})
+        for path in (
+            outside,
+            inputs_dir / ".." / "elsewhere.wav",
+            inputs_dir / "link.wav",
+            inputs_dir / ".env",
+        ):
+            result = await client.call_tool(
+                "run_model", {"model": "openai/whisper", "input": {"audio": str(path)}}
+            )
             assert result.is_error, path
             assert "--allow-dir" in text_of(result) or "hidden" in text_of(result), text_of(result)
     async with Client(make_server()) as client:  # no folder allowed at all
-        result = await client.call_tool("run_model", {"model": "openai/whisper", "input": {"audio": str(inputs_dir / "small.wav")}})
+        result = await client.call_tool(
+            "run_model", {"model": "openai/whisper", "input": {"audio": str(inputs_dir / "small.wav")}}
+        )
         assert result.is_error and "--allow-dir" in text_of(result)
     assert sandbox.stats()["requests"].get("POST /v1/predictions", 0) == creates_before
 
@@ -67,9 +82,13 @@ async def test_refused_paths_say_how_to_allow_and_send_nothing(make_server, sand
 async def test_outputs_survive_replicate_removing_them(tmp_path):
     short = start_sandbox(SandboxConfig(time_scale=0.01, seed=3, cold_boot=0.2, data_retention=30))
     try:
-        settings = load_settings({"data_dir": tmp_path, "output_dir": tmp_path / "out"}, env={"REPLICATE_API_TOKEN": TOKEN})
+        settings = load_settings(
+            {"data_dir": tmp_path, "output_dir": tmp_path / "out"}, env={"REPLICATE_API_TOKEN": TOKEN}
+        )
         async with Client(create_server(settings, base_url=short.base_url)) as client:
-            run = await client.call_tool("run_model", {"model": "black-forest-labs/flux-schnell", "input": {"prompt": "a fox"}})
+            run = await client.call_tool(
+                "run_model", {"model": "black-forest-labs/flux-schnell", "input": {"prompt": "a fox"}}
+            )
             data = run.structured_content
             saved = Path(data["files"][0]["path"])
             digest = hashlib.sha256(saved.read_bytes()).hexdigest()
@@ -88,7 +107,11 @@ async def test_outputs_survive_replicate_removing_them(tmp_path):
 async def test_ledger_survives_restart_and_archives_what_finished_meanwhile(sandbox, make_settings):
     settings = make_settings()
     async with Client(create_server(settings, base_url=sandbox.base_url)) as client:
-        created = (await client.call_tool("create_prediction", {"model": "black-forest-labs/flux-schnell", "input": {"prompt": "x"}})).structured_content
+        created = (
+            await client.call_tool(
+                "create_prediction", {"model": "black-forest-labs/flux-schnell", "input": {"prompt": "x"}}
+            )
+        ).structured_content
     await anyio.sleep(0.5)  # it finishes while no server is running
     async with Client(create_server(settings, base_url=sandbox.base_url)) as client:
         page = (await client.call_tool("list_predictions", {})).structured_content["predictions"]
@@ -102,5 +125,7 @@ async def test_ledger_survives_restart_and_archives_what_finished_meanwhile(sand
 async def test_local_path_in_a_json_string_input_is_kept(make_server, inputs_dir):
     async with Client(make_server(allow_dirs=(inputs_dir,))) as client:
         path = str(inputs_dir / "small.wav")
-        report = await client.call_tool("validate_input", {"model": "openai/whisper", "input": f'{{"audio": "{path}"}}'})
+        report = await client.call_tool(
+            "validate_input", {"model": "openai/whisper", "input": f'{{"audio": "{path}"}}'}
+        )
         assert report.structured_content["normalized_input"]["audio"] == path

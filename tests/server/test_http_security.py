@@ -20,8 +20,16 @@ from replicate_mcp.server import create_server, http_app
 pytestmark = pytest.mark.anyio
 
 HTTP_TOKEN = "s3cret-http-token-for-tests"
-HELLO = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-    "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+HELLO = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
+}
 JSON_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
@@ -81,8 +89,13 @@ def test_http_app_refuses_unsafe_settings_built_by_hand(make_settings):
 
 def test_cli_refuses_to_start_on_all_interfaces_without_a_token(tmp_path):
     env = {"PATH": "/usr/bin", "REPLICATE_MCP_DATA_DIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "replicate_mcp", "--transport", "http", "--host", "0.0.0.0"],
-                            capture_output=True, text=True, timeout=60, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "replicate_mcp", "--transport", "http", "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert result.returncode != 0 and result.stdout == ""
     assert "REPLICATE_MCP_HTTP_TOKEN" in result.stderr and "--allow-unauthenticated" in result.stderr
     assert "Traceback" not in result.stderr
@@ -91,8 +104,12 @@ def test_cli_refuses_to_start_on_all_interfaces_without_a_token(tmp_path):
 def test_environment_lists_of_hosts_and_origins(make_settings):
     from replicate_mcp.config import load_settings
 
-    settings = load_settings(env={"REPLICATE_MCP_ALLOWED_HOSTS": "mcp.example.com, 10.0.0.5:8000",
-                                  "REPLICATE_MCP_ALLOWED_ORIGINS": "https://app.example.com"})
+    settings = load_settings(
+        env={
+            "REPLICATE_MCP_ALLOWED_HOSTS": "mcp.example.com, 10.0.0.5:8000",
+            "REPLICATE_MCP_ALLOWED_ORIGINS": "https://app.example.com",
+        }
+    )
     assert settings.allowed_hosts == ("mcp.example.com", "10.0.0.5:8000")
     assert settings.allowed_origins == ("https://app.example.com",)
 
@@ -105,17 +122,24 @@ async def test_unauthenticated_exposure_is_allowed_only_explicitly_and_loudly(se
             # Host checks stay on: a name not in the allow-list is refused (DNS rebinding)
             rebound = await http.post(url, json=HELLO, headers={**JSON_HEADERS, "host": "attacker.example"})
             assert rebound.status_code == 421
-            foreign = await http.post(url, json=HELLO, headers={**JSON_HEADERS, "origin": "https://evil.example"})
+            foreign = await http.post(
+                url, json=HELLO, headers={**JSON_HEADERS, "origin": "https://evil.example"}
+            )
             assert foreign.status_code == 403
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert any("--allow-unauthenticated" in w and "REPLICATE_MCP_HTTP_TOKEN" in w for w in warnings), warnings
 
 
 async def test_allowed_hosts_and_origins_are_accepted_and_others_refused(serve):
-    options = dict(host="0.0.0.0", http_token=HTTP_TOKEN, allowed_hosts=("mcp.example.com",),
-                   allowed_origins=("https://app.example.com",))
+    options = dict(
+        host="0.0.0.0",
+        http_token=HTTP_TOKEN,
+        allowed_hosts=("mcp.example.com",),
+        allowed_origins=("https://app.example.com",),
+    )
     with serve(**options) as url:
         async with httpx2.AsyncClient(headers={"authorization": f"Bearer {HTTP_TOKEN}"}) as http:
+
             async def status(**headers: str) -> int:
                 return (await http.post(url, json=HELLO, headers={**JSON_HEADERS, **headers})).status_code
 
@@ -140,12 +164,23 @@ async def test_specific_bind_address_is_an_allowed_host(serve):
 async def test_bearer_scheme_in_any_letter_case(serve, scheme):
     with serve(http_token=HTTP_TOKEN) as url:
         async with httpx2.AsyncClient() as http:
-            good = await http.post(url, json=HELLO, headers={**JSON_HEADERS, "authorization": f"{scheme} {HTTP_TOKEN}"})
+            good = await http.post(
+                url, json=HELLO, headers={**JSON_HEADERS, "authorization": f"{scheme} {HTTP_TOKEN}"}
+            )
             assert good.status_code == 200
 
 
-@pytest.mark.parametrize("given", [None, f"Basic {HTTP_TOKEN}", "Bearer wrong-token", f"Bearer{HTTP_TOKEN}",
-                                   f"Bearer {HTTP_TOKEN}x", HTTP_TOKEN])
+@pytest.mark.parametrize(
+    "given",
+    [
+        None,
+        f"Basic {HTTP_TOKEN}",
+        "Bearer wrong-token",
+        f"Bearer{HTTP_TOKEN}",
+        f"Bearer {HTTP_TOKEN}x",
+        HTTP_TOKEN,
+    ],
+)
 async def test_anything_but_the_bearer_token_gets_401_saying_what_to_send(serve, given):
     with serve(http_token=HTTP_TOKEN) as url:
         async with httpx2.AsyncClient() as http:
@@ -163,5 +198,7 @@ async def test_mcp_client_through_an_allowed_host_with_a_lower_case_bearer(serve
         headers = {"authorization": f"bearer {HTTP_TOKEN}", "host": "mcp.example.com"}
         async with httpx2.AsyncClient(headers=headers) as http:
             async with Client(streamable_http_client(url, http_client=http), mode=mode) as client:
-                result = await client.call_tool("run_model", {"model": "replicate/hello-world", "input": {"text": "hi"}})
+                result = await client.call_tool(
+                    "run_model", {"model": "replicate/hello-world", "input": {"text": "hi"}}
+                )
                 assert result.structured_content["output"] == "hello hi"

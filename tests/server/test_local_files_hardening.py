@@ -13,8 +13,9 @@ pytestmark = pytest.mark.anyio
 
 def sent(sandbox) -> tuple[int, int]:
     requests = sandbox.stats()["requests"]
-    return requests.get("POST /v1/predictions", 0) + requests.get("POST /v1/models/{owner}/{name}/predictions", 0), \
-        requests.get("POST /v1/files", 0)
+    return requests.get("POST /v1/predictions", 0) + requests.get(
+        "POST /v1/models/{owner}/{name}/predictions", 0
+    ), requests.get("POST /v1/files", 0)
 
 
 @pytest.fixture

@@ -92,10 +92,15 @@ async def test_resource_template_arguments_complete(make_server, mode):
     async with Client(make_server(), mode=mode) as client:
         owners = (await client.complete(MODELS, {"name": "owner", "value": "stab"})).completion
         assert owners.values == ["stability-ai"]
-        names = (await client.complete(MODELS, {"name": "name", "value": "s"},
-                                       context_arguments={"owner": "stability-ai"})).completion
+        names = (
+            await client.complete(
+                MODELS, {"name": "name", "value": "s"}, context_arguments={"owner": "stability-ai"}
+            )
+        ).completion
         assert set(names.values) == {"sdxl", "stable-diffusion"}
-        run = await client.call_tool("create_prediction", {"model": "replicate/hello-world", "input": {"text": "y"}})
+        run = await client.call_tool(
+            "create_prediction", {"model": "replicate/hello-world", "input": {"text": "y"}}
+        )
         prediction_id = run.structured_content["id"]
         ids = (await client.complete(PREDICTIONS, {"name": "id", "value": prediction_id[:4]})).completion
         assert ids.values == [prediction_id]

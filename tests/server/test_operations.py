@@ -43,7 +43,9 @@ async def test_health_and_readiness_answer_without_credentials(serve, protection
     with running as base:
         async with httpx2.AsyncClient() as http:
             health, ready = await http.get(f"{base}/healthz"), await http.get(f"{base}/readyz")
-            guarded = await http.post(f"{base}/mcp", json={}, headers={"accept": "application/json, text/event-stream"})
+            guarded = await http.post(
+                f"{base}/mcp", json={}, headers={"accept": "application/json, text/event-stream"}
+            )
             posted = await http.post(f"{base}/healthz")
     assert (health.status_code, health.json()) == (200, {"status": "ok"})
     assert (ready.status_code, ready.json()) == (200, {"status": "ready", "problems": []})
@@ -73,8 +75,10 @@ async def test_not_ready_when_the_output_folder_cannot_be_written_or_a_check_fai
     (problem,) = broken.json()["problems"]
     assert problem.startswith(f"the output folder {settings.output_dir} is not writable")
     assert problem.endswith("or set --output-dir")
-    assert both.json()["problems"] == [problem, "the shared state (redis://10.0.0.9:6379) does not answer: check it "
-                                                "is running"]
+    assert both.json()["problems"] == [
+        problem,
+        "the shared state (redis://10.0.0.9:6379) does not answer: check it is running",
+    ]
     assert (again.status_code, again.json()["problems"]) == (200, [])
 
 
@@ -88,30 +92,44 @@ async def test_a_check_that_raises_counts_as_not_ready(serve):
     with running as base:
         async with httpx2.AsyncClient() as http:
             response = await http.get(f"{base}/readyz")
-    assert (response.status_code, response.json()["problems"]) == (503, ["broken_check failed: ConnectionError"])
+    assert (response.status_code, response.json()["problems"]) == (
+        503,
+        ["broken_check failed: ConnectionError"],
+    )
 
 
-@pytest.mark.parametrize(("protection", "header"), [
-    ({"auth": "replicate-token"}, "Bearer <your Replicate API token (r8_...)>"),
-    ({"http_token": "shared-secret"}, "Bearer <the server's shared token, REPLICATE_MCP_HTTP_TOKEN>"),
-    ({}, None),
-])
+@pytest.mark.parametrize(
+    ("protection", "header"),
+    [
+        ({"auth": "replicate-token"}, "Bearer <your Replicate API token (r8_...)>"),
+        ({"http_token": "shared-secret"}, "Bearer <the server's shared token, REPLICATE_MCP_HTTP_TOKEN>"),
+        ({}, None),
+    ],
+)
 async def test_the_server_card_describes_the_remote_endpoint(serve, protection, header):
     _, settings, running = serve(**protection)
     with running as base:
         async with httpx2.AsyncClient() as http:
-            response = await http.get(f"{base}/mcp/server-card", headers={"accept": "application/mcp-server-card+json"})
+            response = await http.get(
+                f"{base}/mcp/server-card", headers={"accept": "application/mcp-server-card+json"}
+            )
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/mcp-server-card+json"
     assert response.headers["access-control-allow-origin"] == "*"
     card = response.json()
     assert card_errors(card) == []
     manifest = json.loads((ROOT / "manifests" / "server.json").read_text())
-    assert (card["name"], card["description"], card["version"]) == (manifest["name"], manifest["description"],
-                                                                    __version__)
+    assert (card["name"], card["description"], card["version"]) == (
+        manifest["name"],
+        manifest["description"],
+        __version__,
+    )
     (remote,) = card["remotes"]
     assert remote["type"] == "streamable-http" and remote["url"] == f"{base}/mcp" == settings.resource_url
-    assert "2026-07-28" in remote["supportedProtocolVersions"] and "2025-11-25" in remote["supportedProtocolVersions"]
+    assert (
+        "2026-07-28" in remote["supportedProtocolVersions"]
+        and "2025-11-25" in remote["supportedProtocolVersions"]
+    )
     if header is None:
         assert "headers" not in remote
     else:
@@ -121,7 +139,15 @@ async def test_the_server_card_describes_the_remote_endpoint(serve, protection, 
 
 
 def test_the_card_schema_copy_rejects_what_it_should():
-    assert card_errors({"$schema": "https://example.com/x.json", "name": "no-slash", "version": "1",
-                        "description": "d"}) != []
-    assert card_errors(json.loads((ROOT / "tests" / "fixtures" / "server-card" / "templated-remote.json")
-                                  .read_text())) == []
+    assert (
+        card_errors(
+            {"$schema": "https://example.com/x.json", "name": "no-slash", "version": "1", "description": "d"}
+        )
+        != []
+    )
+    assert (
+        card_errors(
+            json.loads((ROOT / "tests" / "fixtures" / "server-card" / "templated-remote.json").read_text())
+        )
+        == []
+    )

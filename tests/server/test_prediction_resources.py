@@ -27,8 +27,10 @@ HELLO = "replicate/hello-world"
 FLUX = "black-forest-labs/flux-schnell"
 SDXL = "stability-ai/sdxl"  # 50 steps at 2.5 steps/s: about 2 s of wall clock at time scale 0.1
 ALICE, BOB = "r8_alice_resources_0123456789", "r8_bob_resources_0123456789"
-NOT_YOURS = ("No prediction of yours is known for {}: subscribe to a replicate://predictions/{{id}} URI (or one of "
-             "its files) listed by resources/list.")
+NOT_YOURS = (
+    "No prediction of yours is known for {}: subscribe to a replicate://predictions/{{id}} URI (or one of "
+    "its files) listed by resources/list."
+)
 
 
 def text_of(result) -> str:
@@ -61,17 +63,27 @@ async def test_recent_predictions_and_their_files_are_listed_newest_first(make_s
         hello = await run(client, HELLO, {"text": "listed"})
         flux = await run(client, FLUX, {"prompt": "a listed fox", "num_outputs": 2})
         listed = (await client.list_resources()).resources
-        assert [r.uri for r in listed] == [uri_of(flux["id"]), uri_of(flux["id"], 0), uri_of(flux["id"], 1),
-                                           uri_of(hello["id"])]
+        assert [r.uri for r in listed] == [
+            uri_of(flux["id"]),
+            uri_of(flux["id"], 0),
+            uri_of(flux["id"], 1),
+            uri_of(hello["id"]),
+        ]
         prediction, first, second, text = listed
         assert (prediction.name, prediction.title, prediction.mime_type) == (
-            f"prediction {flux['id']}", f"{FLUX} (succeeded)", "application/json")
+            f"prediction {flux['id']}",
+            f"{FLUX} (succeeded)",
+            "application/json",
+        )
         assert prediction.description.startswith(f"{FLUX}, succeeded, created ")
         assert prediction.description.endswith("; 2 saved file(s)")
         assert text.description.endswith("; 0 saved file(s)")
         for listed_file, saved in ((first, flux["files"][0]), (second, flux["files"][1])):
             assert (listed_file.name, listed_file.mime_type, listed_file.size) == (
-                Path(saved["path"]).name, saved["mime_type"], Path(saved["path"]).stat().st_size)
+                Path(saved["path"]).name,
+                saved["mime_type"],
+                Path(saved["path"]).stat().st_size,
+            )
             blob = (await client.read_resource(listed_file.uri)).contents[0]
             assert blob.mime_type == saved["mime_type"] and blob.blob
         full = json.loads((await client.read_resource(prediction.uri)).contents[0].text)
@@ -90,11 +102,15 @@ def slow_sandbox():
 
 @pytest.fixture
 def slow_server(make_settings, slow_sandbox):
-    return lambda: create_server(make_settings(base_url=slow_sandbox.base_url), base_url=slow_sandbox.base_url)
+    return lambda: create_server(
+        make_settings(base_url=slow_sandbox.base_url), base_url=slow_sandbox.base_url
+    )
 
 
 async def start(client, model: str = SDXL) -> str:
-    started = await client.call_tool("create_prediction", {"model": model, "input": {"prompt": "a followed fox"}})
+    started = await client.call_tool(
+        "create_prediction", {"model": model, "input": {"prompt": "a followed fox"}}
+    )
     assert started.structured_content["status"] in ("starting", "processing"), text_of(started)
     return started.structured_content["id"]
 
@@ -151,20 +167,29 @@ async def test_2025_subscribe_announces_each_change_then_the_saved_file(slow_ser
 
 @pytest.fixture(scope="module")
 def two_accounts():
-    running = start_sandbox(SandboxConfig(time_scale=0.01, seed=13, cold_boot=0.5, accounts={ALICE: "alice", BOB: "bob"}))
+    running = start_sandbox(
+        SandboxConfig(time_scale=0.01, seed=13, cold_boot=0.5, accounts={ALICE: "alice", BOB: "bob"})
+    )
     yield running
     running.stop()
 
 
 async def test_each_person_lists_and_follows_only_their_own(make_settings, two_accounts, mode):
-    settings = make_settings(transport="http", port=free_port(), auth="replicate-token", base_url=two_accounts.base_url)
+    settings = make_settings(
+        transport="http", port=free_port(), auth="replicate-token", base_url=two_accounts.base_url
+    )
     with running_http(create_server(settings, base_url=two_accounts.base_url), settings) as base:
         made: dict[str, list[str]] = {}
         for token, model, input in ((ALICE, FLUX, {"prompt": "alice's fox"}), (BOB, HELLO, {"text": "bob"})):
             async with httpx2.AsyncClient(headers={"authorization": f"Bearer {token}"}) as http:
-                async with Client(streamable_http_client(f"{base}/mcp", http_client=http), mode=mode) as client:
+                async with Client(
+                    streamable_http_client(f"{base}/mcp", http_client=http), mode=mode
+                ) as client:
                     data = await run(client, model, input)
-                    made[token] = [uri_of(data["id"]), *(uri_of(data["id"], n) for n in range(len(data.get("files", []))))]
+                    made[token] = [
+                        uri_of(data["id"]),
+                        *(uri_of(data["id"], n) for n in range(len(data.get("files", [])))),
+                    ]
                     assert [r.uri for r in (await client.list_resources()).resources] == made[token]
         assert len(made[ALICE]) == 2 and len(made[BOB]) == 1
 

@@ -74,7 +74,9 @@ async def test_stdio_subprocess_runs_a_model(sandbox, tmp_path):
     async with Client(params) as client:
         tools = (await client.list_tools()).tools
         assert "run_model" in {t.name for t in tools}
-        result = await client.call_tool("run_model", {"model": "replicate/hello-world", "input": {"text": "stdio"}})
+        result = await client.call_tool(
+            "run_model", {"model": "replicate/hello-world", "input": {"text": "stdio"}}
+        )
         assert result.structured_content["output"] == "hello stdio"
 
 
@@ -104,8 +106,16 @@ def http_server(make_settings, sandbox):
 
 
 async def test_http_transport_needs_the_bearer_token_and_a_local_origin(http_server):
-    hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    hello = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"},
+        },
+    }
     headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
     async with httpx2.AsyncClient() as http:
         missing = await http.post(http_server, json=hello, headers=headers)
@@ -113,13 +123,17 @@ async def test_http_transport_needs_the_bearer_token_and_a_local_origin(http_ser
         auth = {**headers, "authorization": "Bearer s3cret-http-token"}
         foreign = await http.post(http_server, json=hello, headers={**auth, "origin": "https://evil.example"})
         assert foreign.status_code == 403
-        ok = await http.post(http_server, json=hello, headers={**auth, "origin": http_server.removesuffix("/mcp")})
+        ok = await http.post(
+            http_server, json=hello, headers={**auth, "origin": http_server.removesuffix("/mcp")}
+        )
         assert ok.status_code == 200
 
     async with httpx2.AsyncClient(headers={"authorization": "Bearer s3cret-http-token"}) as http:
         from mcp.client.streamable_http import streamable_http_client
 
         async with Client(streamable_http_client(http_server, http_client=http)) as client:
-            result = await client.call_tool("run_model", {"model": "replicate/hello-world", "input": {"text": "http"}})
+            result = await client.call_tool(
+                "run_model", {"model": "replicate/hello-world", "input": {"text": "http"}}
+            )
             assert result.structured_content["output"] == "hello http"
     await anyio.sleep(0)

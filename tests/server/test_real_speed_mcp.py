@@ -14,7 +14,10 @@ from tests.server.conftest import TOKEN
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-IMAGE = ("black-forest-labs/flux-dev", {"prompt": "a lighthouse at dusk", "num_inference_steps": 50})  # about 9 s
+IMAGE = (
+    "black-forest-labs/flux-dev",
+    {"prompt": "a lighthouse at dusk", "num_inference_steps": 50},
+)  # about 9 s
 LANGUAGE = ("meta/meta-llama-3-8b-instruct", {"prompt": "Explain how a rocket engine works"})  # about 3 s
 
 
@@ -42,7 +45,9 @@ async def run_with_progress(server, model, input, mode):
         seen.append((value, message or ""))
 
     async with Client(server, mode=mode) as client:
-        result = await client.call_tool("run_model", {"model": model, "input": input}, progress_callback=on_progress)
+        result = await client.call_tool(
+            "run_model", {"model": model, "input": input}, progress_callback=on_progress
+        )
     return result, seen
 
 
@@ -65,7 +70,11 @@ async def test_language_model_text_arrives_before_the_end(server, mode):
     assert data["status"] == "succeeded"
     final = data["output"]
     flat = " ".join(final.split())
-    texts = {" ".join(m.split(": ", 1)[1].lstrip("…").split()) for _, m in seen if m.startswith("running") and ": " in m}
+    texts = {
+        " ".join(m.split(": ", 1)[1].lstrip("…").split())
+        for _, m in seen
+        if m.startswith("running") and ": " in m
+    }
     streamed = [t for t in texts if t and t in flat]
     assert len(streamed) >= 2, seen  # the text grew while the call watched, and it is the answer's text
     assert all(final_text not in streamed for final_text in (flat,)), "previews came before the whole answer"

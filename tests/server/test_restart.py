@@ -75,8 +75,9 @@ async def until(condition, seconds: float = 30) -> None:
             await anyio.sleep(0.05)
 
 
-async def killed_mid_calls(params: StdioServerParameters, data_dir: Path, calls: list[tuple[str, dict]],
-                           kill_when) -> None:
+async def killed_mid_calls(
+    params: StdioServerParameters, data_dir: Path, calls: list[tuple[str, dict]], kill_when
+) -> None:
     """Start `calls` at once; SIGKILL the server as soon as `kill_when()` holds; swallow the dead session."""
     try:
         async with Client(params) as client:
@@ -96,8 +97,12 @@ async def test_kill_9_during_run_model_then_restart_archives_the_output(sandbox,
     data_dir, out_dir = tmp_path / "data", tmp_path / "out"
     params = server_params(sandbox, data_dir, out_dir)
     prefix = f"kill-{uuid.uuid4().hex[:8]}"
-    await killed_mid_calls(params, data_dir, [("run_model", {"model": SLOW, "input": {"prompt": prefix}})],
-                           lambda: rows(data_dir, "SELECT id FROM predictions"))
+    await killed_mid_calls(
+        params,
+        data_dir,
+        [("run_model", {"model": SLOW, "input": {"prompt": prefix}})],
+        lambda: rows(data_dir, "SELECT id FROM predictions"),
+    )
     [(prediction_id, status)] = rows(data_dir, "SELECT id, status FROM predictions")
     assert status in ("starting", "processing")
     await until(lambda: upstream(sandbox, prefix).get(prediction_id) == "succeeded")
@@ -105,7 +110,9 @@ async def test_kill_9_during_run_model_then_restart_archives_the_output(sandbox,
 
     async with Client(params) as client:
         await client.list_tools()
-        await until(lambda: rows(data_dir, "SELECT 1 FROM archived_files WHERE prediction_id=?", prediction_id))
+        await until(
+            lambda: rows(data_dir, "SELECT 1 FROM archived_files WHERE prediction_id=?", prediction_id)
+        )
         result = await client.call_tool("get_prediction", {"id": prediction_id})
     assert result.structured_content["status"] == "succeeded"
     [saved] = result.structured_content["files"]
@@ -127,7 +134,9 @@ async def test_kill_9_during_a_burst_of_creates_loses_no_prediction(sandbox, tmp
     async with Client(params) as client:
         await client.list_tools()
         await until(lambda: not rows(data_dir, "SELECT 1 FROM intents WHERE state IN ('sending', 'unknown')"))
-        await until(lambda: len(rows(data_dir, "SELECT DISTINCT prediction_id FROM archived_files")) >= len(made))
+        await until(
+            lambda: len(rows(data_dir, "SELECT DISTINCT prediction_id FROM archived_files")) >= len(made)
+        )
     recorded = {r[0] for r in rows(data_dir, "SELECT id FROM predictions")}
     assert set(made) <= recorded, "every prediction that exists upstream is in the ledger"
     archived = {r[0] for r in rows(data_dir, "SELECT DISTINCT prediction_id FROM archived_files")}
@@ -143,14 +152,18 @@ async def test_over_stdio_a_lost_create_answer_is_found_and_nobody_needs_to_ask(
     data_dir, out_dir = tmp_path / "data", tmp_path / "out"
     prefix = f"{kind}-{uuid.uuid4().hex[:8]}"
     faults = f"{sandbox.url}/_sandbox/faults"
-    httpx2.post(faults, json={"queue": [{"kind": kind, "method": "POST", "path": "/v1/", "count": 1}]}).raise_for_status()
+    httpx2.post(
+        faults, json={"queue": [{"kind": kind, "method": "POST", "path": "/v1/", "count": 1}]}
+    ).raise_for_status()
     try:
         async with Client(server_params(sandbox, data_dir, out_dir)) as client:
             made = await client.call_tool("create_prediction", {"model": SLOW, "input": {"prompt": prefix}})
             assert not made.is_error, made.content
             prediction_id = made.structured_content["id"]
             assert any("it was not run twice" in note for note in made.structured_content["notes"])
-            await until(lambda: rows(data_dir, "SELECT 1 FROM archived_files WHERE prediction_id=?", prediction_id))
+            await until(
+                lambda: rows(data_dir, "SELECT 1 FROM archived_files WHERE prediction_id=?", prediction_id)
+            )
     finally:
         httpx2.delete(faults).raise_for_status()
     assert list(upstream(sandbox, prefix)) == [prediction_id]

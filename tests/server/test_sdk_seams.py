@@ -57,7 +57,11 @@ async def test_a_compacted_schema_is_the_one_clients_list():
 def test_the_low_level_server_adds_and_returns_request_handlers():
     """completions, client_logging and app add handlers; client_logging wraps server/discover's."""
     lowlevel = _toy_server()._lowlevel_server
-    assert list(inspect.signature(lowlevel.add_request_handler).parameters) == ["method", "params_type", "handler"]
+    assert list(inspect.signature(lowlevel.add_request_handler).parameters) == [
+        "method",
+        "params_type",
+        "handler",
+    ]
     assert list(inspect.signature(lowlevel.get_request_handler).parameters) == ["method"]
     discover = lowlevel.get_request_handler("server/discover")
     assert isinstance(discover, HandlerEntry)
@@ -76,7 +80,9 @@ async def test_a_handler_added_on_the_low_level_server_answers_with_the_request_
 
     server._lowlevel_server.add_request_handler("completion/complete", CompleteRequestParams, complete)
     async with Client(server, mode=mode) as client:
-        answer = await client.complete(PromptReference(type="ref/prompt", name="any"), {"name": "a", "value": "ab"})
+        answer = await client.complete(
+            PromptReference(type="ref/prompt", name="any"), {"name": "a", "value": "ab"}
+        )
     assert answer.completion.values == ["AB"]
     assert seen == [(ServerSession, {})]
 

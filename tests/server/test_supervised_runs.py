@@ -79,7 +79,9 @@ async def test_a_lost_answer_is_found_not_run_twice(make_server, sandbox, faults
     data = result.structured_content
     assert not result.is_error, text_of(result)
     assert data["status"] == "succeeded" and data["output"] == f"hello {text}"
-    assert any(f"found the prediction it made, {data['id']}: it was not run twice" in n for n in data["notes"])
+    assert any(
+        f"found the prediction it made, {data['id']}: it was not run twice" in n for n in data["notes"]
+    )
     assert creates(sandbox) == before + 1
     assert [p["id"] for p in upstream(sandbox, text)] == [data["id"]]
     intents = ledger_rows(tmp_path / "data", "SELECT state, prediction_id FROM intents")
@@ -87,7 +89,9 @@ async def test_a_lost_answer_is_found_not_run_twice(make_server, sandbox, faults
 
 
 @pytest.mark.parametrize("kind", ["500", "drop"])
-async def test_a_create_that_made_nothing_says_it_is_safe_to_retry(make_server, sandbox, faults, mode, kind, tmp_path):
+async def test_a_create_that_made_nothing_says_it_is_safe_to_retry(
+    make_server, sandbox, faults, mode, kind, tmp_path
+):
     text = unique(kind)
     faults(kind)
     async with Client(make_server(), mode=mode) as client:
@@ -104,7 +108,9 @@ async def test_a_create_that_made_nothing_says_it_is_safe_to_retry(make_server, 
     assert [r["state"] for r in states] == ["not_created", "created"]
 
 
-async def test_an_unknown_outcome_is_never_retried_and_is_settled_later(make_server, sandbox, faults, tmp_path):
+async def test_an_unknown_outcome_is_never_retried_and_is_settled_later(
+    make_server, sandbox, faults, tmp_path
+):
     text = unique("unknown")
     faults("drop_after")
     faults("503", method="GET", path="/v1/predictions", count=30)  # the list that would tell fails too
@@ -132,12 +138,16 @@ async def test_an_unknown_outcome_is_never_retried_and_is_settled_later(make_ser
 async def test_api_errors_on_create_say_what_to_do(make_server, faults, mode, kind, expected):
     faults(kind, count=10)
     async with Client(make_server(), mode=mode) as client:
-        result = await client.call_tool("create_prediction", {"model": HELLO, "input": {"text": unique(kind)}})
+        result = await client.call_tool(
+            "create_prediction", {"model": HELLO, "input": {"text": unique(kind)}}
+        )
     message = text_of(result)
     assert result.is_error and expected in message, message
     assert "unexpectedly" not in message and "ExceptionGroup" not in message
     if kind == "402":
-        assert message.endswith("Nothing was run or billed. Add credit at https://replicate.com/account/billing, then call again.")
+        assert message.endswith(
+            "Nothing was run or billed. Add credit at https://replicate.com/account/billing, then call again."
+        )
     else:
         assert message.endswith("Retry in about 1s.")
 
@@ -150,26 +160,34 @@ async def test_api_errors_on_create_say_what_to_do(make_server, faults, mode, ki
         ("soon", "cancel_after: 'soon' is not a duration; use seconds or a form like 30s, 5m, 1h30m"),
     ],
 )
-async def test_lifetimes_are_checked_before_anything_is_sent(make_server, sandbox, mode, cancel_after, expected):
+async def test_lifetimes_are_checked_before_anything_is_sent(
+    make_server, sandbox, mode, cancel_after, expected
+):
     before = creates(sandbox)
     async with Client(make_server(), mode=mode) as client:
         result = await client.call_tool(
             "create_prediction", {"model": HELLO, "input": {"text": "x"}, "cancel_after": cancel_after}
         )
-    assert result.is_error and text_of(result).startswith(f"Error executing tool create_prediction: {expected}")
+    assert result.is_error and text_of(result).startswith(
+        f"Error executing tool create_prediction: {expected}"
+    )
     assert creates(sandbox) == before
 
 
 async def test_every_create_carries_a_lifetime(make_server, sandbox):
     headers = {"Authorization": f"Bearer {TOKEN}"}
     async with Client(make_server(cancel_after="20m")) as client:
-        default = await client.call_tool("create_prediction", {"model": HELLO, "input": {"text": unique("life")}})
+        default = await client.call_tool(
+            "create_prediction", {"model": HELLO, "input": {"text": unique("life")}}
+        )
         chosen = await client.call_tool(
             "create_prediction", {"model": HELLO, "input": {"text": unique("life")}, "cancel_after": "30s"}
         )
     spans = []
     for result in (default, chosen):
-        p = httpx2.get(f"{sandbox.base_url}/predictions/{result.structured_content['id']}", headers=headers).json()
+        p = httpx2.get(
+            f"{sandbox.base_url}/predictions/{result.structured_content['id']}", headers=headers
+        ).json()
         assert p["deadline"], p
         spans.append(_seconds(p["deadline"]) - _seconds(p["created_at"]))
     # the sandbox runs 100x fast: 20 min and 30 s of model time are 12 s and 0.3 s of wall time
@@ -184,26 +202,35 @@ def _seconds(iso: str) -> float:
 
 async def test_wait_reports_each_id_on_its_own(make_server, mode):
     async with Client(make_server(), mode=mode) as client:
-        made = await client.call_tool("create_prediction", {"model": HELLO, "input": {"text": unique("each")}})
+        made = await client.call_tool(
+            "create_prediction", {"model": HELLO, "input": {"text": unique("each")}}
+        )
         good = made.structured_content["id"]
         result = await client.call_tool("wait_for_prediction", {"ids": [good, "doesnotexist0000000000000a"]})
     data = result.structured_content
     assert not result.is_error, text_of(result)
     assert [f["id"] for f in data["finished"]] == [good] and data["finished"][0]["status"] == "succeeded"
     assert data["problems"] == [
-        {"id": "doesnotexist0000000000000a", "error": "no prediction has this id; list_predictions shows recent ones"}
+        {
+            "id": "doesnotexist0000000000000a",
+            "error": "no prediction has this id; list_predictions shows recent ones",
+        }
     ]
 
 
 async def test_files_are_saved_with_no_call_looking(make_server, tmp_path, mode):
     async with Client(make_server(), mode=mode) as client:
-        made = await client.call_tool("create_prediction", {"model": FLUX, "input": {"prompt": "a quiet harbour"}})
+        made = await client.call_tool(
+            "create_prediction", {"model": FLUX, "input": {"prompt": "a quiet harbour"}}
+        )
         prediction_id = made.structured_content["id"]
         folder = tmp_path / "outputs" / prediction_id
         with anyio.fail_after(20):
             while not (folder.is_dir() and any(p.suffix == ".webp" for p in folder.iterdir())):
                 await anyio.sleep(0.05)
-    rows = ledger_rows(tmp_path / "data", "SELECT path FROM archived_files WHERE prediction_id=?", prediction_id)
+    rows = ledger_rows(
+        tmp_path / "data", "SELECT path FROM archived_files WHERE prediction_id=?", prediction_id
+    )
     assert [Path(r["path"]).parent for r in rows] == [folder]
 
 
@@ -218,34 +245,47 @@ async def _started_id(data_dir: Path) -> str:
 
 
 @pytest.mark.parametrize("keep_running", [False, True])
-async def test_a_call_that_goes_away_cancels_its_run_unless_kept(make_server, sandbox, tmp_path, keep_running):
+async def test_a_call_that_goes_away_cancels_its_run_unless_kept(
+    make_server, sandbox, tmp_path, keep_running
+):
     headers = {"Authorization": f"Bearer {TOKEN}"}
     async with Client(make_server()) as client:
         async with anyio.create_task_group() as group:
-            group.start_soon(client.call_tool, "run_model",
-                             {"model": SLOW, "input": {"prompt": "a long pan"}, "keep_running": keep_running})
+            group.start_soon(
+                client.call_tool,
+                "run_model",
+                {"model": SLOW, "input": {"prompt": "a long pan"}, "keep_running": keep_running},
+            )
             prediction_id = await _started_id(tmp_path / "data")
             await anyio.sleep(0.3)
             group.cancel_scope.cancel()
         with anyio.fail_after(20):
-            while (status := httpx2.get(f"{sandbox.base_url}/predictions/{prediction_id}",
-                                        headers=headers).json()["status"]) in ("starting", "processing"):
+            while (
+                status := httpx2.get(
+                    f"{sandbox.base_url}/predictions/{prediction_id}", headers=headers
+                ).json()["status"]
+            ) in ("starting", "processing"):
                 await anyio.sleep(0.05)
         if keep_running:
             assert status == "succeeded"
             with anyio.fail_after(20):
-                while not ledger_rows(tmp_path / "data", "SELECT 1 FROM archived_files WHERE prediction_id=?",
-                                      prediction_id):
+                while not ledger_rows(
+                    tmp_path / "data", "SELECT 1 FROM archived_files WHERE prediction_id=?", prediction_id
+                ):
                     await anyio.sleep(0.05)
         else:
             assert status == "canceled"
-    kept = ledger_rows(tmp_path / "data", "SELECT keep_running, status FROM predictions WHERE id=?", prediction_id)
+    kept = ledger_rows(
+        tmp_path / "data", "SELECT keep_running, status FROM predictions WHERE id=?", prediction_id
+    )
     assert [dict(r) for r in kept] == [{"keep_running": int(keep_running), "status": status}]
 
 
 async def test_a_returned_handle_belongs_to_the_agent(make_server, tmp_path):
     async with Client(make_server()) as client:
-        handle = await client.call_tool("run_model", {"model": SLOW, "input": {"prompt": "x"}, "wait_seconds": 0.2})
+        handle = await client.call_tool(
+            "run_model", {"model": SLOW, "input": {"prompt": "x"}, "wait_seconds": 0.2}
+        )
         data = handle.structured_content
         assert data["status"] in ("starting", "processing") and "wait_for_prediction" in data["next"]
         rows = ledger_rows(tmp_path / "data", "SELECT keep_running FROM predictions WHERE id=?", data["id"])
@@ -256,13 +296,17 @@ async def test_a_returned_handle_belongs_to_the_agent(make_server, tmp_path):
 
 async def test_waiting_calls_share_one_follower(make_server, sandbox):
     async with Client(make_server()) as client:
-        made = await client.call_tool("create_prediction", {"model": SLOW, "input": {"prompt": unique("share")}})
+        made = await client.call_tool(
+            "create_prediction", {"model": SLOW, "input": {"prompt": unique("share")}}
+        )
         prediction_id = made.structured_content["id"]
         sandbox.reset_stats()
         results = []
 
         async def wait() -> None:
-            results.append(await client.call_tool("wait_for_prediction", {"ids": prediction_id, "wait_seconds": 30}))
+            results.append(
+                await client.call_tool("wait_for_prediction", {"ids": prediction_id, "wait_seconds": 30})
+            )
 
         async with anyio.create_task_group() as group:
             for _ in range(5):

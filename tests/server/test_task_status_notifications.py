@@ -26,8 +26,10 @@ pytestmark = pytest.mark.anyio
 SUBSCRIPTION = "io.modelcontextprotocol/subscriptionId"
 VIDEO = {"model": "sandbox/text-to-video", "input": {"prompt": "a task followed by notifications"}}
 HELLO = {"model": "replicate/hello-world", "input": {"text": "notified"}}
-FAILING = {"model": "sandbox/upscaler", "input": {"image": "https://replicate.delivery/sandbox/upscaler/example/input.png",
-                                                  "scale": 8}}
+FAILING = {
+    "model": "sandbox/upscaler",
+    "input": {"image": "https://replicate.delivery/sandbox/upscaler/example/input.png", "scale": 8},
+}
 _ids = count(1)
 
 
@@ -48,7 +50,9 @@ class StatusClient(TasksClient):
             self.arrived.set()
             self.arrived = anyio.Event()
 
-        return [NotificationBinding(method="notifications/tasks/status", params_type=StatusParams, handler=keep)]
+        return [
+            NotificationBinding(method="notifications/tasks/status", params_type=StatusParams, handler=keep)
+        ]
 
     async def until(self, task_id: str, status: str, timeout: float = 60) -> list[dict[str, Any]]:
         """The statuses received for `task_id` once one has `status`."""

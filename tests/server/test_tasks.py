@@ -15,12 +15,16 @@ pytestmark = pytest.mark.anyio
 
 HELLO = {"model": "replicate/hello-world", "input": {"text": "tasks"}}
 SLOW = {"model": "sandbox/text-to-video", "input": {"prompt": "a task that runs long"}}
-FAILING = {"model": "sandbox/upscaler", "input": {"image": "https://replicate.delivery/sandbox/upscaler/example/input.png",
-                                                  "scale": 8}}
+FAILING = {
+    "model": "sandbox/upscaler",
+    "input": {"image": "https://replicate.delivery/sandbox/upscaler/example/input.png", "scale": 8},
+}
 
 
 def upstream(sandbox, prediction_id: str) -> dict:
-    response = httpx2.get(f"{sandbox.base_url}/predictions/{prediction_id}", headers={"Authorization": f"Bearer {TOKEN}"})
+    response = httpx2.get(
+        f"{sandbox.base_url}/predictions/{prediction_id}", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
     response.raise_for_status()
     return response.json()
 
@@ -54,13 +58,19 @@ async def test_a_run_is_a_task_named_by_its_prediction(make_server, sandbox, too
 
 
 async def test_the_inlined_result_is_the_one_the_tool_returns(make_server):
-    async with Client(make_server(), mode="auto", extensions=[TasksClient()]) as tasks, \
-            Client(make_server(), mode="auto") as plain:
+    async with (
+        Client(make_server(), mode="auto", extensions=[TasksClient()]) as tasks,
+        Client(make_server(), mode="auto") as plain,
+    ):
         task, _ = await until_done(tasks, (await call(tasks, "run_model", HELLO))["taskId"])
-        direct = (await plain.call_tool("run_model", HELLO)).model_dump(by_alias=True, mode="json", exclude_none=True)
+        direct = (await plain.call_tool("run_model", HELLO)).model_dump(
+            by_alias=True, mode="json", exclude_none=True
+        )
     for shown in (task["result"]["structuredContent"], direct["structuredContent"]):
         shown.pop("id"), shown.pop("created_at"), shown.pop("metrics")
-        assert [note.split(" (")[0].startswith("cost ≈ $") for note in shown.pop("notes")] == [True]  # its own time
+        assert [note.split(" (")[0].startswith("cost ≈ $") for note in shown.pop("notes")] == [
+            True
+        ]  # its own time
     assert task["result"]["structuredContent"] == direct["structuredContent"]
 
 
@@ -133,8 +143,13 @@ async def test_legacy_clients_declaring_tasks_still_get_the_synchronous_tools(ma
 async def test_a_task_nobody_polls_still_ends_and_is_archived(make_server):
     server = make_server()
     async with Client(server, mode="auto", extensions=[TasksClient()]) as client:
-        task_id = (await call(client, "run_model", {"model": "black-forest-labs/flux-schnell",
-                                                     "input": {"prompt": "never polled"}}))["taskId"]
+        task_id = (
+            await call(
+                client,
+                "run_model",
+                {"model": "black-forest-labs/flux-schnell", "input": {"prompt": "never polled"}},
+            )
+        )["taskId"]
         tracked = server.services.supervisor.known(task_id)
         with anyio.fail_after(30):
             await tracked.done.wait()
@@ -147,8 +162,13 @@ async def test_a_task_nobody_polls_still_ends_and_is_archived(make_server):
 
 async def test_a_task_outlives_a_server_restart(make_server, sandbox):
     async with Client(make_server(), mode="auto", extensions=[TasksClient()]) as client:
-        task_id = (await call(client, "create_prediction", {"model": "sandbox/text-to-video",
-                                                              "input": {"prompt": "across a restart"}}))["taskId"]
+        task_id = (
+            await call(
+                client,
+                "create_prediction",
+                {"model": "sandbox/text-to-video", "input": {"prompt": "across a restart"}},
+            )
+        )["taskId"]
     # A new process on the same data folder (the first one is gone): it answers from the ledger and Replicate.
     server = make_server()
     async with Client(server, mode="auto", extensions=[TasksClient()]) as client:
@@ -158,4 +178,3 @@ async def test_a_task_outlives_a_server_restart(make_server, sandbox):
         assert shown["id"] == task_id and shown["status"] == "succeeded"
         assert shown["files"][0]["path"] == server.services.ledger.files(task_id)[0].path
         assert task["createdAt"] <= task["lastUpdatedAt"]
-

@@ -52,10 +52,18 @@ async def test_a_2025_client_over_http_gets_the_synchronous_tool(http_url):
 
 
 async def test_tasks_methods_without_the_extension_are_a_400_with_32021(http_url):
-    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
     body = {"jsonrpc": "2.0", "id": 7, "method": "tasks/get", "params": {"taskId": "abc123", "_meta": meta}}
-    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json",
-               "mcp-protocol-version": "2026-07-28", "mcp-method": "tasks/get", "mcp-name": "abc123"}
+    headers = {
+        "accept": "application/json, text/event-stream",
+        "content-type": "application/json",
+        "mcp-protocol-version": "2026-07-28",
+        "mcp-method": "tasks/get",
+        "mcp-name": "abc123",
+    }
     async with httpx2.AsyncClient() as http:
         response = await http.post(http_url, json=body, headers=headers)
     assert response.status_code == 400

@@ -17,7 +17,9 @@ SLOW = "sandbox/text-to-video"  # about 200 model seconds: 2 s at the tests' tim
 
 def creates(sandbox) -> int:
     requests = sandbox.stats()["requests"]
-    return sum(n for route, n in requests.items() if route.startswith("POST") and route.endswith("/predictions"))
+    return sum(
+        n for route, n in requests.items() if route.startswith("POST") and route.endswith("/predictions")
+    )
 
 
 def text_of(result) -> str:
@@ -29,7 +31,9 @@ async def start_hello_worlds(client, count: int) -> list[str]:
     ids: list[str] = []
 
     async def start(n: int) -> None:
-        made = await client.call_tool("create_prediction", {"model": "replicate/hello-world", "input": {"text": f"n{n}"}})
+        made = await client.call_tool(
+            "create_prediction", {"model": "replicate/hello-world", "input": {"text": f"n{n}"}}
+        )
         ids.append(made.structured_content["id"])
 
     async with anyio.create_task_group() as group:
@@ -57,7 +61,9 @@ async def test_search_collections_and_model_card(make_server, mode):
         assert card["output"] == "files"
         assert card["example_input"]["prompt"]
 
-        community = (await client.call_tool("get_model", {"model": "replicate/hello-world"})).structured_content
+        community = (
+            await client.call_tool("get_model", {"model": "replicate/hello-world"})
+        ).structured_content
         assert community["official"] is False and len(community["version"]) == 64
 
 
@@ -71,7 +77,9 @@ async def test_validate_input_reports_every_problem_and_sends_nothing(make_serve
         assert {"aspect_ratio", "num_ouputs", "num_inference_steps"} <= fields
         assert any(e.get("suggestion") == "16:9" for e in report["errors"])
 
-        good = await client.call_tool("validate_input", {"model": FLUX, "input": {"prompt": "a fox", "num_outputs": "2"}})
+        good = await client.call_tool(
+            "validate_input", {"model": FLUX, "input": {"prompt": "a fox", "num_outputs": "2"}}
+        )
         assert good.structured_content["valid"] is True
         assert good.structured_content["normalized_input"]["num_outputs"] == 2
         assert good.structured_content["coercions"]
@@ -85,11 +93,15 @@ async def test_validate_input_reports_every_problem_and_sends_nothing(make_serve
 
 async def test_run_model_returns_text_files_and_thumbnails(make_server, sandbox, mode, tmp_path):
     async with Client(make_server(), mode=mode) as client:
-        hello = await client.call_tool("run_model", {"model": "replicate/hello-world", "input": {"text": "agent"}})
+        hello = await client.call_tool(
+            "run_model", {"model": "replicate/hello-world", "input": {"text": "agent"}}
+        )
         assert hello.structured_content["status"] == "succeeded", text_of(hello)
         assert hello.structured_content["output"] == "hello agent"
 
-        result = await client.call_tool("run_model", {"model": FLUX, "input": {"prompt": "a fox", "num_outputs": 2}})
+        result = await client.call_tool(
+            "run_model", {"model": FLUX, "input": {"prompt": "a fox", "num_outputs": 2}}
+        )
         data = result.structured_content
         assert data["status"] == "succeeded", text_of(result)
         assert len(data["files"]) == 2
@@ -109,7 +121,8 @@ async def test_run_model_returns_text_files_and_thumbnails(make_server, sandbox,
 async def test_language_model_output_is_joined(make_server, mode):
     async with Client(make_server(), mode=mode) as client:
         result = await client.call_tool(
-            "run_model", {"model": "meta/meta-llama-3-8b-instruct", "input": {"prompt": "Say hi", "max_tokens": 40}}
+            "run_model",
+            {"model": "meta/meta-llama-3-8b-instruct", "input": {"prompt": "Say hi", "max_tokens": 40}},
         )
         data = result.structured_content
         assert data["status"] == "succeeded", text_of(result)
@@ -124,12 +137,16 @@ async def test_long_run_returns_handle_then_wait_collects_it(make_server, mode):
         progress.append(value)
 
     async with Client(make_server(), mode=mode) as client:
-        handle = await client.call_tool("run_model", {"model": SLOW, "input": {"prompt": "a lighthouse"}, "wait_seconds": 1})
+        handle = await client.call_tool(
+            "run_model", {"model": SLOW, "input": {"prompt": "a lighthouse"}, "wait_seconds": 1}
+        )
         data = handle.structured_content
         assert data["status"] in ("starting", "processing"), text_of(handle)
         assert "wait_for_prediction" in data["next"]
 
-        done = await client.call_tool("wait_for_prediction", {"ids": data["id"], "wait_seconds": 30}, progress_callback=on_progress)
+        done = await client.call_tool(
+            "wait_for_prediction", {"ids": data["id"], "wait_seconds": 30}, progress_callback=on_progress
+        )
         finished = done.structured_content["finished"]
         assert [f["id"] for f in finished] == [data["id"]] and finished[0]["status"] == "succeeded"
         assert finished[0]["files"][0]["path"]
@@ -143,8 +160,11 @@ async def test_progress_strictly_increases_with_messages(make_server):
         seen.append((value, message or ""))
 
     async with Client(make_server()) as client:
-        result = await client.call_tool("run_model", {"model": SLOW, "input": {"prompt": "x"}, "wait_seconds": 30},
-                                        progress_callback=on_progress)
+        result = await client.call_tool(
+            "run_model",
+            {"model": SLOW, "input": {"prompt": "x"}, "wait_seconds": 30},
+            progress_callback=on_progress,
+        )
         assert result.structured_content["status"] == "succeeded", text_of(result)
     values = [v for v, _ in seen]
     assert len(values) >= 3 and all(b > a for a, b in zip(values, values[1:], strict=False))
@@ -153,7 +173,11 @@ async def test_progress_strictly_increases_with_messages(make_server):
 
 async def test_create_get_list_cancel(make_server, sandbox, mode):
     async with Client(make_server(), mode=mode) as client:
-        created = (await client.call_tool("create_prediction", {"model": "stability-ai/sdxl", "input": {"prompt": "x"}})).structured_content
+        created = (
+            await client.call_tool(
+                "create_prediction", {"model": "stability-ai/sdxl", "input": {"prompt": "x"}}
+            )
+        ).structured_content
         assert created["status"] in ("starting", "processing")
         got = (await client.call_tool("get_prediction", {"id": created["id"]})).structured_content
         assert got["id"] == created["id"]
@@ -179,7 +203,11 @@ async def test_client_cancel_cancels_upstream(make_server, sandbox):
 
 async def test_created_predictions_survive_client_cancel(make_server):
     async with Client(make_server()) as client:
-        created = (await client.call_tool("create_prediction", {"model": "stability-ai/sdxl", "input": {"prompt": "x"}})).structured_content
+        created = (
+            await client.call_tool(
+                "create_prediction", {"model": "stability-ai/sdxl", "input": {"prompt": "x"}}
+            )
+        ).structured_content
         with anyio.move_on_after(0.05):
             await client.call_tool("wait_for_prediction", {"ids": [created["id"]], "wait_seconds": 30})
         await anyio.sleep(0.3)
@@ -190,7 +218,9 @@ async def test_created_predictions_survive_client_cancel(make_server):
 async def test_ten_concurrent_predictions(make_server, mode):
     async with Client(make_server(), mode=mode) as client:
         ids = await start_hello_worlds(client, 10)
-        done = (await client.call_tool("wait_for_prediction", {"ids": ids, "wait_seconds": 30})).structured_content
+        done = (
+            await client.call_tool("wait_for_prediction", {"ids": ids, "wait_seconds": 30})
+        ).structured_content
         assert len(done["finished"]) == 10 and not done["running"]
         assert sorted(f["output"] for f in done["finished"]) == sorted(f"hello n{n}" for n in range(10))
 
@@ -225,7 +255,9 @@ async def test_bad_token_and_bad_reference_errors_never_show_the_token(sandbox, 
     from replicate_mcp.server import create_server
 
     secret = "r8_not_valid_for_this_sandbox"
-    settings = load_settings({"data_dir": tmp_path, "output_dir": tmp_path / "o"}, env={"REPLICATE_API_TOKEN": secret})
+    settings = load_settings(
+        {"data_dir": tmp_path, "output_dir": tmp_path / "o"}, env={"REPLICATE_API_TOKEN": secret}
+    )
     sandbox_settings = create_server(settings, base_url=sandbox.base_url)
     async with Client(sandbox_settings) as client:
         bad_ref = await client.call_tool("get_model", {"model": "not a model"})
@@ -243,7 +275,9 @@ async def test_long_output_is_cut_to_the_cap_with_a_note(make_server):
         data = result.structured_content
         assert data["status"] == "succeeded", text_of(result)
         assert len(text_of(result)) <= 2_000
-        assert any("cut" in note and f"replicate://predictions/{data['id']}" in note for note in data["notes"]), data["notes"]
+        assert any(
+            "cut" in note and f"replicate://predictions/{data['id']}" in note for note in data["notes"]
+        ), data["notes"]
         full = await client.read_resource(f"replicate://predictions/{data['id']}")
         assert json.loads(full.contents[0].text)["output"] == "hello " + "long " * 1_000
 
@@ -258,5 +292,8 @@ async def test_waiting_for_many_loses_none_and_looks_the_model_up_once(make_serv
         assert len(text_of(done)) <= 3_000
         shown = [f["id"] for f in data["finished"]]
         assert len(ids) == 40 and shown and data["unshown"] and not data["running"], data["running"]
-        assert sorted(shown + data["unshown"]) == sorted(ids), (set(ids) - set(shown) - set(data["unshown"]), set(shown) & set(data["unshown"]))
+        assert sorted(shown + data["unshown"]) == sorted(ids), (
+            set(ids) - set(shown) - set(data["unshown"]),
+            set(shown) & set(data["unshown"]),
+        )
         assert "unshown" in data["next"]

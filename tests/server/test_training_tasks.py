@@ -19,7 +19,9 @@ TOOLSETS = ("core", "training", "account")
 
 
 def upstream(sandbox, training_id: str) -> dict:
-    response = httpx2.get(f"{sandbox.base_url}/trainings/{training_id}", headers={"Authorization": f"Bearer {TOKEN}"})
+    response = httpx2.get(
+        f"{sandbox.base_url}/trainings/{training_id}", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
     response.raise_for_status()
     return response.json()
 
@@ -29,8 +31,11 @@ async def owner_of(client: Client) -> str:
 
 
 def training(owner: str, name: str, steps: int = 40) -> dict:
-    return {"trainer": TRAINER, "destination": f"{owner}/{name}",
-            "input": {"input_images": "https://example.com/photos.zip", "trigger_word": "TOK", "steps": steps}}
+    return {
+        "trainer": TRAINER,
+        "destination": f"{owner}/{name}",
+        "input": {"input_images": "https://example.com/photos.zip", "trigger_word": "TOK", "steps": steps},
+    }
 
 
 async def output_schema(client: Client, tool: str) -> dict:
@@ -63,7 +68,9 @@ async def test_a_training_is_a_task_named_by_its_training(make_server, sandbox):
 
 async def test_cancel_cancels_the_training_upstream(make_server, sandbox):
     async with Client(make_server(toolsets=TOOLSETS), mode="auto", extensions=[TasksClient()]) as client:
-        task_id = (await call(client, "train_model", training(await owner_of(client), "task-cancel", 5000)))["taskId"]
+        task_id = (await call(client, "train_model", training(await owner_of(client), "task-cancel", 5000)))[
+            "taskId"
+        ]
         assert await cancel_task(client, task_id) == {"resultType": "complete"}
         task, _ = await until_done(client, task_id)
         assert task["status"] == "cancelled"
@@ -73,18 +80,25 @@ async def test_cancel_cancels_the_training_upstream(make_server, sandbox):
 
 
 async def test_a_refused_training_starts_nothing_and_is_a_plain_tool_error(make_server, sandbox):
-    before = sandbox.stats()["requests"].get("POST /v1/models/{owner}/{name}/versions/{version_id}/trainings", 0)
+    before = sandbox.stats()["requests"].get(
+        "POST /v1/models/{owner}/{name}/versions/{version_id}/trainings", 0
+    )
     async with Client(make_server(toolsets=TOOLSETS), mode="auto", extensions=[TasksClient()]) as client:
         bad = training(await owner_of(client), "never")
         bad["input"]["steps"] = "many"
         result = await call(client, "train_model", bad)
     assert result["resultType"] == "complete" and result["isError"] is True and "taskId" not in result
     assert "steps" in result["content"][0]["text"]
-    assert sandbox.stats()["requests"].get("POST /v1/models/{owner}/{name}/versions/{version_id}/trainings", 0) == before
+    assert (
+        sandbox.stats()["requests"].get("POST /v1/models/{owner}/{name}/versions/{version_id}/trainings", 0)
+        == before
+    )
 
 
 async def test_other_clients_get_the_synchronous_train_model(make_server, mode):
-    extensions = [TasksClient()] if mode == "legacy" else []  # a 2025 client declaring tasks gets them neither
+    extensions = (
+        [TasksClient()] if mode == "legacy" else []
+    )  # a 2025 client declaring tasks gets them neither
     async with Client(make_server(toolsets=TOOLSETS), mode=mode, extensions=extensions) as client:
         result = await call(client, "train_model", training(await owner_of(client), f"sync-{mode}"))
     assert "taskId" not in result
@@ -93,7 +107,9 @@ async def test_other_clients_get_the_synchronous_train_model(make_server, mode):
 
 async def test_a_training_task_outlives_a_server_restart(make_server):
     async with Client(make_server(toolsets=TOOLSETS), mode="auto", extensions=[TasksClient()]) as client:
-        task_id = (await call(client, "train_model", training(await owner_of(client), "task-restart")))["taskId"]
+        task_id = (await call(client, "train_model", training(await owner_of(client), "task-restart")))[
+            "taskId"
+        ]
     async with Client(make_server(toolsets=TOOLSETS), mode="auto", extensions=[TasksClient()]) as client:
         task, _ = await until_done(client, task_id, timeout=120)
         assert task["status"] == "completed"
@@ -108,7 +124,9 @@ async def test_a_training_is_a_task_over_http(make_settings, sandbox):
 
     settings = make_settings(transport="http", port=free_port(), toolsets=TOOLSETS)
     with running_http(create_server(settings, base_url=sandbox.base_url), settings) as base:
-        async with Client(streamable_http_client(f"{base}/mcp"), mode="auto", extensions=[TasksClient()]) as client:
+        async with Client(
+            streamable_http_client(f"{base}/mcp"), mode="auto", extensions=[TasksClient()]
+        ) as client:
             created = await call(client, "train_model", training(await owner_of(client), "task-http"))
             assert created["resultType"] == "task"
             task, seen = await until_done(client, created["taskId"], timeout=120)

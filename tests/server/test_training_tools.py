@@ -15,8 +15,10 @@ from tests.server.conftest import TOKEN
 pytestmark = pytest.mark.anyio
 
 TRAINER = "ostris/flux-dev-lora-trainer"
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
-       b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+    b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 
 
 def text_of(result) -> str:
@@ -52,17 +54,23 @@ def faults(sandbox):
     httpx2.delete(url).raise_for_status()
 
 
-async def test_fine_tune_from_a_folder_of_photos_to_a_run_of_the_new_version(make_server, sandbox, mode, tmp_path):
+async def test_fine_tune_from_a_folder_of_photos_to_a_run_of_the_new_version(
+    make_server, sandbox, mode, tmp_path
+):
     folder = photos(tmp_path / "pictures" / "dog")
     server = make_server(toolsets=("core", "training", "account"), allow_dirs=(tmp_path / "pictures",))
     async with Client(server, mode=mode) as client:
         owner = await username(client)
         destination = f"{owner}/dog-lora-{mode}"
         before = routes(sandbox).get("POST /v1/models", 0)
-        started = await client.call_tool("train_model", {
-            "trainer": TRAINER, "destination": destination,
-            "input": {"input_images": str(folder), "trigger_word": "DOGGO", "steps": 40},
-        })
+        started = await client.call_tool(
+            "train_model",
+            {
+                "trainer": TRAINER,
+                "destination": destination,
+                "input": {"input_images": str(folder), "trigger_word": "DOGGO", "steps": 40},
+            },
+        )
         assert not started.is_error, text_of(started)
         data = started.structured_content
         assert data["status"] in ("starting", "processing") and data["destination"] == destination
@@ -73,7 +81,7 @@ async def test_fine_tune_from_a_folder_of_photos_to_a_run_of_the_new_version(mak
         assert "billed per second of gpu-h100 ($0.001525/s" in notes
         assert routes(sandbox)["POST /v1/models"] == before + 1
 
-        model = (await client.call_tool("get_model", {"model": destination}))
+        model = await client.call_tool("get_model", {"model": destination})
         assert model.is_error  # no version yet: nothing to run
 
         seen = []
@@ -83,8 +91,9 @@ async def test_fine_tune_from_a_folder_of_photos_to_a_run_of_the_new_version(mak
 
         done = None
         for _ in range(20):
-            done = await client.call_tool("get_training", {"id": data["id"], "wait_seconds": 30},
-                                          progress_callback=progress)
+            done = await client.call_tool(
+                "get_training", {"id": data["id"], "wait_seconds": 30}, progress_callback=progress
+            )
             if done.structured_content["status"] not in ("starting", "processing"):
                 break
         result = done.structured_content
@@ -101,8 +110,10 @@ async def test_fine_tune_from_a_folder_of_photos_to_a_run_of_the_new_version(mak
         files = (await client.call_tool("list_files", {})).structured_content["files"]
         zipped = [f for f in files if f["name"] == "input_images.zip"]
         assert zipped and zipped[0]["by_this_server"] is True
-        download = httpx2.get(f"{sandbox.base_url}/files/{zipped[0]['id']}/download",
-                              headers={"Authorization": f"Bearer {TOKEN}"})
+        download = httpx2.get(
+            f"{sandbox.base_url}/files/{zipped[0]['id']}/download",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
         names = sorted(zipfile.ZipFile(io.BytesIO(download.content)).namelist())
         assert names == ["dog-0.png", "dog-1.png", "dog-2.png"]  # no hidden file, no pdf
 
@@ -113,27 +124,42 @@ async def test_fine_tune_from_a_folder_of_photos_to_a_run_of_the_new_version(mak
 async def test_training_input_is_validated_against_the_trainers_schema(make_server, sandbox, mode, tmp_path):
     async with Client(make_server(toolsets=("training", "account")), mode=mode) as client:
         owner = await username(client)
-        trainings_before = routes(sandbox).get("POST /v1/models/{owner}/{name}/versions/{version_id}/trainings", 0)
-        bad = await client.call_tool("train_model", {
-            "trainer": TRAINER, "destination": f"{owner}/never-made",
-            "input": {"input_images": "https://example.com/photos.zip", "steps": "many", "lora_rnak": 8},
-        })
+        trainings_before = routes(sandbox).get(
+            "POST /v1/models/{owner}/{name}/versions/{version_id}/trainings", 0
+        )
+        bad = await client.call_tool(
+            "train_model",
+            {
+                "trainer": TRAINER,
+                "destination": f"{owner}/never-made",
+                "input": {"input_images": "https://example.com/photos.zip", "steps": "many", "lora_rnak": 8},
+            },
+        )
         assert bad.is_error
         message = text_of(bad)
         assert "Training input for ostris/flux-dev-lora-trainer is invalid; nothing was sent." in message
         assert "steps" in message and "lora_rnak" in message and "lora_rank" in message
 
-        untrainable = await client.call_tool("train_model", {
-            "trainer": "replicate/hello-world", "destination": f"{owner}/x", "input": {}})
+        untrainable = await client.call_tool(
+            "train_model", {"trainer": "replicate/hello-world", "destination": f"{owner}/x", "input": {}}
+        )
         assert untrainable.is_error
         assert "trainer: replicate/hello-world cannot be trained" in text_of(untrainable)
 
-        nowhere = await client.call_tool("train_model", {
-            "trainer": TRAINER, "destination": "not a slug", "input": {"input_images": "https://example.com/a.zip"}})
+        nowhere = await client.call_tool(
+            "train_model",
+            {
+                "trainer": TRAINER,
+                "destination": "not a slug",
+                "input": {"input_images": "https://example.com/a.zip"},
+            },
+        )
         assert nowhere.is_error and "destination: 'not a slug' is not owner/name" in text_of(nowhere)
 
-        too_long = await client.call_tool("train_model", {
-            "trainer": TRAINER, "destination": f"{owner}/x", "input": {}, "max_duration": "3d"})
+        too_long = await client.call_tool(
+            "train_model",
+            {"trainer": TRAINER, "destination": f"{owner}/x", "input": {}, "max_duration": "3d"},
+        )
         assert too_long.is_error and "max_duration:" in text_of(too_long)
 
         unknown = await client.call_tool("get_training", {"id": "zzzzzzzzzzzzzzzzzzzzzzzzzz"})
@@ -148,10 +174,16 @@ async def test_training_input_is_validated_against_the_trainers_schema(make_serv
 async def test_cancel_training(make_server, mode):
     async with Client(make_server(toolsets=("training", "account")), mode=mode) as client:
         owner = await username(client)
-        started = (await client.call_tool("train_model", {
-            "trainer": TRAINER, "destination": f"{owner}/cancel-me-{mode}",
-            "input": {"input_images": "https://example.com/photos.zip", "steps": 5000},
-        })).structured_content
+        started = (
+            await client.call_tool(
+                "train_model",
+                {
+                    "trainer": TRAINER,
+                    "destination": f"{owner}/cancel-me-{mode}",
+                    "input": {"input_images": "https://example.com/photos.zip", "steps": 5000},
+                },
+            )
+        ).structured_content
         canceled = await client.call_tool("cancel_training", {"id": started["id"]})
         assert canceled.structured_content["status"] == "canceled", text_of(canceled)
         assert "version" not in canceled.structured_content
@@ -169,10 +201,14 @@ async def test_a_lost_training_create_is_found_not_started_twice(make_server, sa
         owner = await username(client)
         before = routes(sandbox).get("POST /v1/models/{owner}/{name}/versions/{version_id}/trainings", 0)
         faults("drop_after", path)
-        started = await client.call_tool("train_model", {
-            "trainer": TRAINER, "destination": f"{owner}/lost-answer",
-            "input": {"input_images": "https://example.com/lost.zip", "steps": 30},
-        })
+        started = await client.call_tool(
+            "train_model",
+            {
+                "trainer": TRAINER,
+                "destination": f"{owner}/lost-answer",
+                "input": {"input_images": "https://example.com/lost.zip", "steps": 30},
+            },
+        )
         assert not started.is_error, text_of(started)
         data = started.structured_content
         assert any("it was not started twice" in n for n in data["notes"]), data["notes"]
@@ -185,10 +221,16 @@ async def test_a_training_is_followed_again_after_a_restart(make_server, tmp_pat
     data_dir = tmp_path / "data"
     async with Client(make_server(toolsets=("training", "account"))) as client:
         owner = await username(client)
-        started = (await client.call_tool("train_model", {
-            "trainer": TRAINER, "destination": f"{owner}/after-restart",
-            "input": {"input_images": "https://example.com/restart.zip", "steps": 60},
-        })).structured_content
+        started = (
+            await client.call_tool(
+                "train_model",
+                {
+                    "trainer": TRAINER,
+                    "destination": f"{owner}/after-restart",
+                    "input": {"input_images": "https://example.com/restart.zip", "steps": 60},
+                },
+            )
+        ).structured_content
     with Ledger(data_dir / "ledger.sqlite3") as ledger:
         entry = ledger.get(started["id"])
         assert entry.kind == "training" and entry.status in ("starting", "processing") and entry.deadline

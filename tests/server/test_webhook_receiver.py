@@ -53,8 +53,14 @@ class Handed:
         self.predictions.append(prediction)
 
 
-def signed(body: bytes, *, secret: str = SECRET, msg_id: str = "msg_1", timestamp: int | None = None,
-           signature: str | None = None) -> dict[str, str]:
+def signed(
+    body: bytes,
+    *,
+    secret: str = SECRET,
+    msg_id: str = "msg_1",
+    timestamp: int | None = None,
+    signature: str | None = None,
+) -> dict[str, str]:
     timestamp = int(time.time()) if timestamp is None else timestamp
     return {
         "content-type": "application/json",
@@ -88,7 +94,9 @@ def receiver(secrets, handed):
 
 @pytest.fixture
 async def http(receiver):
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=receiver), base_url="http://mcp.local") as c:
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=receiver), base_url="http://mcp.local"
+    ) as c:
         yield c
 
 
@@ -136,7 +144,9 @@ async def test_tampered_body_is_401(http, handed):
 async def test_rotated_secret_is_fetched_again_and_the_delivery_accepted(handed):
     secrets = Secrets(SECRET, ROTATED)
     receiver = WebhookReceiver(fetch_secret=secrets, on_prediction=handed)
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=receiver), base_url="http://mcp.local") as http:
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=receiver), base_url="http://mcp.local"
+    ) as http:
         assert (await post(http, BODY, signed(BODY, msg_id="msg_old"))).status_code == 200
         assert (await post(http, BODY, signed(BODY, secret=ROTATED, msg_id="msg_new"))).status_code == 200
         assert secrets.calls == 2
@@ -168,7 +178,9 @@ async def test_timestamp_outside_tolerance_is_401(http, secrets, handed, age, re
 
 async def test_tolerance_is_configurable(handed):
     receiver = WebhookReceiver(fetch_secret=Secrets(SECRET), on_prediction=handed, tolerance=30)
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=receiver), base_url="http://mcp.local") as http:
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=receiver), base_url="http://mcp.local"
+    ) as http:
         late = await post(http, BODY, signed(BODY, timestamp=int(time.time()) - 60))
         timely = await post(http, BODY, signed(BODY, timestamp=int(time.time()) - 10))
     assert (late.status_code, timely.status_code) == (401, 200)
@@ -208,14 +220,18 @@ async def test_refused_delivery_does_not_mark_its_id_as_seen(http, handed):
 async def test_empty_secret_refuses_every_delivery_with_503(handed, empty):
     secrets = Secrets(empty)
     receiver = WebhookReceiver(fetch_secret=secrets, on_prediction=handed)
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=receiver), base_url="http://mcp.local") as http:
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=receiver), base_url="http://mcp.local"
+    ) as http:
         # Signed under an empty key: what anyone could forge.
         forged = signed(BODY, signature="v1," + base64.b64encode(b"x").decode())
         for n in range(3):
             forged["webhook-id"] = f"msg_{n}"
             response = await post(http, BODY, forged)
             assert response.status_code == 503
-            assert response.json() == {"error": "there is no usable webhook secret here; deliver it again later"}
+            assert response.json() == {
+                "error": "there is no usable webhook secret here; deliver it again later"
+            }
     assert handed.predictions == []
     assert secrets.calls == 2
 
@@ -223,7 +239,9 @@ async def test_empty_secret_refuses_every_delivery_with_503(handed, empty):
 async def test_secret_that_cannot_be_fetched_is_503_and_fetched_again_next_time(handed, caplog):
     secrets = Secrets(RuntimeError("api.replicate.com unreachable"), SECRET)
     receiver = WebhookReceiver(fetch_secret=secrets, on_prediction=handed)
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=receiver), base_url="http://mcp.local") as http:
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=receiver), base_url="http://mcp.local"
+    ) as http:
         with caplog.at_level(logging.WARNING, logger="replicate_mcp.server.webhook_receiver"):
             failed = await post(http, BODY, signed(BODY))
         retried = await post(http, BODY, signed(BODY))
@@ -275,8 +293,12 @@ async def test_body_over_max_body_is_413_by_its_content_length_before_reading(ha
             yield b"x" * 1024
 
     receiver = WebhookReceiver(fetch_secret=Secrets(SECRET), on_prediction=handed, max_body=4096)
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=receiver), base_url="http://mcp.local") as http:
-        response = await http.post("/", content=chunks(), headers={**signed(b""), "content-length": str(64 * 1024)})
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=receiver), base_url="http://mcp.local"
+    ) as http:
+        response = await http.post(
+            "/", content=chunks(), headers={**signed(b""), "content-length": str(64 * 1024)}
+        )
     assert (response.status_code, response.json()) == (413, {"error": "the body is larger than 4096 bytes"})
     assert pulled == []
     assert handed.predictions == []
@@ -291,7 +313,9 @@ async def test_streamed_body_over_max_body_is_413_without_reading_it_all(handed)
             yield b"x" * 1024
 
     receiver = WebhookReceiver(fetch_secret=Secrets(SECRET), on_prediction=handed, max_body=4096)
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=receiver), base_url="http://mcp.local") as http:
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=receiver), base_url="http://mcp.local"
+    ) as http:
         response = await http.post("/", content=chunks(), headers=signed(b""))
     assert response.status_code == 413
     assert len(pulled) == 5  # 5 KiB passed the 4 KiB limit
@@ -301,7 +325,9 @@ async def test_streamed_body_over_max_body_is_413_without_reading_it_all(handed)
 async def test_body_of_exactly_max_body_is_read_and_one_byte_more_is_not(handed):
     receiver = WebhookReceiver(fetch_secret=Secrets(SECRET), on_prediction=handed, max_body=len(BODY))
     longer = BODY + b" "
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=receiver), base_url="http://mcp.local") as http:
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=receiver), base_url="http://mcp.local"
+    ) as http:
         exact = await post(http, BODY, signed(BODY))
         over = await post(http, longer, signed(longer, msg_id="msg_2"))
     assert (exact.status_code, over.status_code) == (200, 413)
@@ -312,7 +338,9 @@ async def test_on_prediction_raising_is_500_logged_and_the_retry_is_processed(ca
     handed = Handed(failures=1)
     receiver = WebhookReceiver(fetch_secret=Secrets(SECRET), on_prediction=handed)
     headers = signed(BODY, msg_id="msg_final")
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=receiver), base_url="http://mcp.local") as http:
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=receiver), base_url="http://mcp.local"
+    ) as http:
         with caplog.at_level(logging.ERROR, logger="replicate_mcp.server.webhook_receiver"):
             failed = await post(http, BODY, headers)
         retried = await post(http, BODY, headers)  # Replicate retries the final delivery with the same id
@@ -337,7 +365,9 @@ async def test_delivery_cancelled_while_handed_over_is_processed_when_redelivere
 
     receiver = WebhookReceiver(fetch_secret=Secrets(SECRET), on_prediction=on_prediction)
     headers = signed(BODY, msg_id="msg_final")
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=receiver), base_url="http://mcp.local") as http:
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=receiver), base_url="http://mcp.local"
+    ) as http:
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(post, http, BODY, headers)
             await entered.wait()
@@ -363,7 +393,11 @@ async def test_only_http_scopes_are_served(receiver):
 
 @pytest.fixture(scope="module")
 def webhook_sandbox():
-    insecure = {"allow_insecure_webhooks": True} if "allow_insecure_webhooks" in SandboxConfig.__dataclass_fields__ else {}
+    insecure = (
+        {"allow_insecure_webhooks": True}
+        if "allow_insecure_webhooks" in SandboxConfig.__dataclass_fields__
+        else {}
+    )
     running = start_sandbox(SandboxConfig(time_scale=0.01, seed=11, cold_boot=0.1, **insecure))
     yield running
     running.stop()
@@ -373,7 +407,9 @@ async def test_sandbox_delivery_is_verified_and_handed_over(webhook_sandbox):
     finished = anyio.Event()
     handed: list[dict] = []
 
-    async with ReplicateClient("r8_webhook_receiver_e2e_0123456789", base_url=webhook_sandbox.base_url) as client:
+    async with ReplicateClient(
+        "r8_webhook_receiver_e2e_0123456789", base_url=webhook_sandbox.base_url
+    ) as client:
         fetched: list[str] = []
 
         async def fetch_secret() -> str:
@@ -390,7 +426,9 @@ async def test_sandbox_delivery_is_verified_and_handed_over(webhook_sandbox):
         listener = socket.socket()
         listener.bind(("127.0.0.1", 0))
         port = listener.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning", http="h11", ws="none"))
+        server = uvicorn.Server(
+            uvicorn.Config(app, lifespan="off", log_level="warning", http="h11", ws="none")
+        )
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(server.serve, [listener])
             try:
@@ -410,6 +448,10 @@ async def test_sandbox_delivery_is_verified_and_handed_over(webhook_sandbox):
         listener.close()
 
     assert len(handed) == 1
-    assert (handed[0]["id"], handed[0]["status"], handed[0]["output"]) == (prediction.id, "succeeded", "hello hook")
+    assert (handed[0]["id"], handed[0]["status"], handed[0]["output"]) == (
+        prediction.id,
+        "succeeded",
+        "hello hook",
+    )
     assert len(fetched) == 1
     assert fetched[0].startswith("whsec_")

@@ -35,12 +35,25 @@ def webhook_server(tmp_path):
     box = start_sandbox(SandboxConfig(time_scale=0.01, seed=3, allow_insecure_webhooks=True))
     port = _free_port()
     settings = load_settings(
-        {"transport": "http", "port": port, "public_url": f"http://127.0.0.1:{port}", "base_url": box.base_url,
-         "data_dir": tmp_path / "data", "output_dir": tmp_path / "out", "poll_interval": 60},
+        {
+            "transport": "http",
+            "port": port,
+            "public_url": f"http://127.0.0.1:{port}",
+            "base_url": box.base_url,
+            "data_dir": tmp_path / "data",
+            "output_dir": tmp_path / "out",
+            "poll_interval": 60,
+        },
         env={"REPLICATE_API_TOKEN": TOKEN},
     )
-    server = uvicorn.Server(uvicorn.Config(http_app(create_server(settings, base_url=box.base_url), settings),
-                                           host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            http_app(create_server(settings, base_url=box.base_url), settings),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -56,20 +69,27 @@ async def test_a_webhook_saves_the_files_with_no_poll(webhook_server):
     async with httpx2.AsyncClient() as http:
         async with Client(streamable_http_client(f"{url}/mcp", http_client=http)) as client:
             made = await client.call_tool(
-                "create_prediction", {"model": "black-forest-labs/flux-schnell", "input": {"prompt": "a kite"}}
+                "create_prediction",
+                {"model": "black-forest-labs/flux-schnell", "input": {"prompt": "a kite"}},
             )
             prediction_id = made.structured_content["id"]
             db = sqlite3.connect(tmp_path / "data" / "ledger.sqlite3")
             try:
                 with anyio.fail_after(15):
-                    while not db.execute("SELECT 1 FROM archived_files WHERE prediction_id=?", (prediction_id,)).fetchall():
+                    while not db.execute(
+                        "SELECT 1 FROM archived_files WHERE prediction_id=?", (prediction_id,)
+                    ).fetchall():
                         await anyio.sleep(0.05)
-                status = db.execute("SELECT status FROM predictions WHERE id=?", (prediction_id,)).fetchone()[0]
+                status = db.execute("SELECT status FROM predictions WHERE id=?", (prediction_id,)).fetchone()[
+                    0
+                ]
             finally:
                 db.close()
     assert status == "succeeded"
     assert any(Path(tmp_path / "out" / prediction_id).iterdir())
-    upstream = httpx2.get(f"{box.base_url}/predictions/{prediction_id}", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    upstream = httpx2.get(
+        f"{box.base_url}/predictions/{prediction_id}", headers={"Authorization": f"Bearer {TOKEN}"}
+    ).json()
     assert upstream["webhook"] == f"{url}/webhooks/replicate"
     assert upstream["webhook_events_filter"] == ["start", "output", "logs", "completed"]
     polls = box.stats()["requests"].get("GET /v1/predictions/{prediction_id}", 0)
@@ -78,9 +98,13 @@ async def test_a_webhook_saves_the_files_with_no_poll(webhook_server):
 
 async def test_a_forged_delivery_is_refused(webhook_server):
     url, _, _ = webhook_server
-    headers = {"webhook-id": "msg_forged", "webhook-timestamp": str(int(time.time())),
-               "webhook-signature": "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}
+    headers = {
+        "webhook-id": "msg_forged",
+        "webhook-timestamp": str(int(time.time())),
+        "webhook-signature": "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    }
     async with httpx2.AsyncClient() as http:
-        response = await http.post(f"{url}/webhooks/replicate", content=b'{"id":"abc","status":"succeeded"}',
-                                   headers=headers)
+        response = await http.post(
+            f"{url}/webhooks/replicate", content=b'{"id":"abc","status":"succeeded"}', headers=headers
+        )
     assert response.status_code == 401

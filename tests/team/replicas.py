@@ -93,19 +93,46 @@ class Replica:
         self.process.wait(10)
 
 
-def start_replicas(count: int, *, tmp: Path, sandbox_url: str, redis_url: str, s3_url: str, s3_env: dict[str, str],
-                   extra: list[str] = ()) -> list[Replica]:
+def start_replicas(
+    count: int,
+    *,
+    tmp: Path,
+    sandbox_url: str,
+    redis_url: str,
+    s3_url: str,
+    s3_env: dict[str, str],
+    extra: list[str] = (),
+) -> list[Replica]:
     replicas = []
     tmp.mkdir(parents=True, exist_ok=True)
     for n in range(count):
         port = free_port()
         data_dir = tmp / f"replica{n}"
         env = {"PATH": os.environ.get("PATH", ""), **s3_env}
-        args = [sys.executable, "-m", "replicate_mcp", "--transport", "http", "--port", str(port),
-                "--base-url", sandbox_url, "--state", redis_url, "--archive-to", s3_url,
-                "--data-dir", str(data_dir), "--output-dir", str(data_dir / "out"), *extra]
+        args = [
+            sys.executable,
+            "-m",
+            "replicate_mcp",
+            "--transport",
+            "http",
+            "--port",
+            str(port),
+            "--base-url",
+            sandbox_url,
+            "--state",
+            redis_url,
+            "--archive-to",
+            s3_url,
+            "--data-dir",
+            str(data_dir),
+            "--output-dir",
+            str(data_dir / "out"),
+            *extra,
+        ]
         log = open(tmp / f"replica{n}.log", "wb")  # noqa: SIM115 - the process owns it
-        process = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            args, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+        )
         replicas.append(Replica(port, process, data_dir))
     for replica in replicas:
         deadline = time.monotonic() + 30
@@ -116,7 +143,9 @@ def start_replicas(count: int, *, tmp: Path, sandbox_url: str, redis_url: str, s
             except httpx2.HTTPError:
                 pass
             if time.monotonic() > deadline or replica.process.poll() is not None:
-                raise RuntimeError(f"replica on port {replica.port} did not start: "
-                                   + (tmp / f"replica{replicas.index(replica)}.log").read_text()[-2000:])
+                raise RuntimeError(
+                    f"replica on port {replica.port} did not start: "
+                    + (tmp / f"replica{replicas.index(replica)}.log").read_text()[-2000:]
+                )
             time.sleep(0.1)
     return replicas

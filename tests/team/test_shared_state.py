@@ -25,14 +25,26 @@ def uploads(request, tmp_path):
 
 
 def uploaded(file_id: str) -> UploadedFile:
-    return UploadedFile(url=f"https://api.replicate.com/v1/files/{file_id}", id=file_id, name="dog.png", size=10,
-                        sha256="ab" * 32, mime_type="image/png", reused=False, expires_at="2026-12-02T10:00:00Z")
+    return UploadedFile(
+        url=f"https://api.replicate.com/v1/files/{file_id}",
+        id=file_id,
+        name="dog.png",
+        size=10,
+        sha256="ab" * 32,
+        mime_type="image/png",
+        reused=False,
+        expires_at="2026-12-02T10:00:00Z",
+    )
 
 
 def test_live_uploads_are_found_by_key_until_they_expire_or_are_forgotten(uploads):
     now = time.time()
     uploads.put("alice/" + "ab" * 32, uploaded("f1"), now + 3600)
-    assert uploads.get("alice/" + "ab" * 32, now + 60) == ("f1", "https://api.replicate.com/v1/files/f1", now + 3600)
+    assert uploads.get("alice/" + "ab" * 32, now + 60) == (
+        "f1",
+        "https://api.replicate.com/v1/files/f1",
+        now + 3600,
+    )
     assert uploads.get("bob/" + "ab" * 32, now + 60) is None  # one person's upload is not another's
     assert uploads.get("alice/" + "ab" * 32, now + 7200) is None  # would expire before it could be used
     uploads.forget("f1")
@@ -65,13 +77,20 @@ def test_a_budget_holds_across_replicas_per_person_and_day(redis_url):
     from replicate_mcp.pricing import OverBudget, Spend, price_table
 
     ledger = RedisLedger.from_url(redis_url, prefix=f"t{uuid.uuid4().hex[:8]}:")
-    one = price_table().before("black-forest-labs/flux-schnell", official=True, input={"num_outputs": 2},
-                               example_seconds=None)
-    on_replica_1, on_replica_2 = (Spend(max_per_run=None, budget=one.high * 1.5, shared=ledger, account="alice")
-                                  for _ in range(2))
+    one = price_table().before(
+        "black-forest-labs/flux-schnell", official=True, input={"num_outputs": 2}, example_seconds=None
+    )
+    on_replica_1, on_replica_2 = (
+        Spend(max_per_run=None, budget=one.high * 1.5, shared=ledger, account="alice") for _ in range(2)
+    )
     on_replica_1.reserve([one])
-    with pytest.raises(OverBudget, match=r"spent today \(UTC\)\), and this would cost about .* It starts again at "
-                                         r"midnight UTC, or ask the user to raise --budget"):
+    with pytest.raises(
+        OverBudget,
+        match=r"spent today \(UTC\)\), and this would cost about .* It starts again at "
+        r"midnight UTC, or ask the user to raise --budget",
+    ):
         on_replica_2.reserve([one])
-    Spend(max_per_run=None, budget=one.high * 1.5, shared=ledger, account="bob").reserve([one])  # bob's own budget
+    Spend(max_per_run=None, budget=one.high * 1.5, shared=ledger, account="bob").reserve(
+        [one]
+    )  # bob's own budget
     assert round(on_replica_2.spent, 6) == round(one.high, 6)

@@ -5,7 +5,19 @@ from .builtin import HelloWorld, ImageGenerator, LanguageModel, LoraTrainer, Tex
 from .generic import GenericPredictor
 
 __all__ = [
-    "Event", "OutputFile", "Plan", "Predictor", "finish", "progress_events", "tqdm_line",
-    "HelloWorld", "ImageGenerator", "LanguageModel", "LoraTrainer", "TextToVideo", "Upscaler", "Whisper",
+    "Event",
+    "OutputFile",
+    "Plan",
+    "Predictor",
+    "finish",
+    "progress_events",
+    "tqdm_line",
+    "HelloWorld",
+    "ImageGenerator",
+    "LanguageModel",
+    "LoraTrainer",
+    "TextToVideo",
+    "Upscaler",
+    "Whisper",
     "GenericPredictor",
 ]

@@ -68,7 +68,14 @@ def tqdm_line(done: int, total: int, elapsed: float, rate: float, unit: str = "i
 
 
 def progress_events(
-    start: float, total: int, rate: float, rng: random.Random, *, unit: str = "it", desc: str = "", max_lines: int = 60
+    start: float,
+    total: int,
+    rate: float,
+    rng: random.Random,
+    *,
+    unit: str = "it",
+    desc: str = "",
+    max_lines: int = 60,
 ) -> tuple[list[Event], float]:
     """tqdm lines for `total` steps at about `rate` steps/s from `start`; returns (events, end time)."""
     stride = max(1, math.ceil(total / max_lines))
@@ -77,7 +84,7 @@ def progress_events(
     for step in range(1, total + 1):
         elapsed += rng.uniform(0.92, 1.08) / rate
         if step % stride == 0 or step == total:
-            events.append(Event(at=start + elapsed, logs=tqdm_line(step, total, elapsed, step / elapsed, unit, desc)))
+            events.append(
+                Event(at=start + elapsed, logs=tqdm_line(step, total, elapsed, step / elapsed, unit, desc))
+            )
     return events, start + elapsed
-
-

@@ -41,7 +41,9 @@ class ImageGenerator:
             header += "running quantized prediction\n"
         events = [Event(at=0.0, logs=header)]
         if self.max_pixels and width * height > self.max_pixels:
-            logs, error = cuda_oom(width * height * count * 2.5 / 1024, "output = pipe(**common_args, **sdxl_kwargs)")
+            logs, error = cuda_oom(
+                width * height * count * 2.5 / 1024, "output = pipe(**common_args, **sdxl_kwargs)"
+            )
             events.append(Event(at=self.load_seconds + 1.2, logs=logs))
             return finish(self.load_seconds + 1.2, events, error=error)
         rate = self.steps_per_second
@@ -56,8 +58,14 @@ class ImageGenerator:
         if self.log_style == "flux":
             events.append(Event(at=end + 0.05, logs=f"Total safe images: {count} out of {count}\n"))
         files = [
-            image_file(f"out-{index}", width, height, str(input.get("output_format") or "png"),
-                       f"{prompt}|{seed}|{index}", int(input.get("output_quality", 80)))
+            image_file(
+                f"out-{index}",
+                width,
+                height,
+                str(input.get("output_format") or "png"),
+                f"{prompt}|{seed}|{index}",
+                int(input.get("output_quality", 80)),
+            )
             for index in range(count)
         ]
         metrics = {"image_count": count} if self.log_style == "flux" else {}
@@ -76,14 +84,21 @@ class LanguageModel:
         max_tokens = max(1, int(input.get("max_tokens") or input.get("max_new_tokens") or 512))
         min_tokens = min(max_tokens, int(input.get("min_tokens") or 0))
         template = str(input.get("prompt_template") or "{prompt}")
-        formatted = template.replace("{prompt}", prompt).replace("{system_prompt}", str(input.get("system_prompt") or ""))
+        formatted = template.replace("{prompt}", prompt).replace(
+            "{system_prompt}", str(input.get("system_prompt") or "")
+        )
         tokens = tokenize(compose_reply(prompt, rng, min_tokens))[:max_tokens]
         rate = self.tokens_per_second * rng.uniform(0.9, 1.1)
         first = self.time_to_first_token * rng.uniform(0.8, 1.5)
         seed = choose_seed(input, rng)
-        events = [Event(at=0.0, logs=f"Random seed used: `{seed}`\n"
-                                     "Note: Random seed will not impact output if greedy decoding is used.\n"
-                                     f"Formatted prompt: `{formatted}`\n")]
+        events = [
+            Event(
+                at=0.0,
+                logs=f"Random seed used: `{seed}`\n"
+                "Note: Random seed will not impact output if greedy decoding is used.\n"
+                f"Formatted prompt: `{formatted}`\n",
+            )
+        ]
         events += [Event(at=first + index / rate, chunk=token) for index, token in enumerate(tokens)]
         duration = first + len(tokens) / rate
         metrics = {
@@ -113,28 +128,48 @@ class Whisper:
             group, sentences = sentences[:size], sentences[size:]
             text = " " + " ".join(group)
             end = round(start + len(text.split()) * rng.uniform(0.38, 0.48), 2)
-            segments.append({
-                "id": len(segments), "end": end, "seek": seek, "text": text, "start": start,
-                "tokens": [50365, *(rng.randrange(220, 50000) for _ in text.split()), 50365 + round(end * 50)],
-                "avg_logprob": -rng.uniform(0.05, 0.35), "temperature": 0,
-                "no_speech_prob": rng.uniform(0.0001, 0.1), "compression_ratio": rng.uniform(0.8, 1.8),
-            })
+            segments.append(
+                {
+                    "id": len(segments),
+                    "end": end,
+                    "seek": seek,
+                    "text": text,
+                    "start": start,
+                    "tokens": [
+                        50365,
+                        *(rng.randrange(220, 50000) for _ in text.split()),
+                        50365 + round(end * 50),
+                    ],
+                    "avg_logprob": -rng.uniform(0.05, 0.35),
+                    "temperature": 0,
+                    "no_speech_prob": rng.uniform(0.0001, 0.1),
+                    "compression_ratio": rng.uniform(0.8, 1.8),
+                }
+            )
             start, seek = end, int(end * 100)
         style = input.get("transcription", "plain text")
         if style == "srt":
-            transcript = "".join(f"{i + 1}\n{_timestamp(s['start'], ',')} --> {_timestamp(s['end'], ',')}\n{s['text'].strip()}\n\n"
-                                 for i, s in enumerate(segments))
+            transcript = "".join(
+                f"{i + 1}\n{_timestamp(s['start'], ',')} --> {_timestamp(s['end'], ',')}\n{s['text'].strip()}\n\n"
+                for i, s in enumerate(segments)
+            )
         elif style == "vtt":
-            transcript = "".join(f"{_timestamp(s['start'], '.')} --> {_timestamp(s['end'], '.')}\n{s['text'].strip()}\n\n"
-                                 for s in segments)
+            transcript = "".join(
+                f"{_timestamp(s['start'], '.')} --> {_timestamp(s['end'], '.')}\n{s['text'].strip()}\n\n"
+                for s in segments
+            )
         else:
             transcript = "".join(s["text"] for s in segments)
         language = input.get("language", "auto")
         detected = "english" if language in (None, "auto", "en") else language
         frames = int(start * 100)
-        events = [Event(at=0.0, logs="Transcribe with large-v3 model.\n"),
-                  Event(at=0.6, logs=f"Detected language: {detected.capitalize()}\n")]
-        progress, end_time = progress_events(0.7, frames, frames / (start * 0.3), rng, unit="frames", max_lines=12)
+        events = [
+            Event(at=0.0, logs="Transcribe with large-v3 model.\n"),
+            Event(at=0.6, logs=f"Detected language: {detected.capitalize()}\n"),
+        ]
+        progress, end_time = progress_events(
+            0.7, frames, frames / (start * 0.3), rng, unit="frames", max_lines=12
+        )
         output = {
             "segments": segments,
             "translation": "".join(s["text"] for s in segments) if input.get("translate") else None,
@@ -155,8 +190,10 @@ class TextToVideo:
         steps = int(input.get("num_inference_steps") or 30)
         width, height = self.sizes.get(str(input.get("aspect_ratio")), (160, 90))
         fps = 8
-        events = [Event(at=0.0, logs=f"Using seed: {seed}\nLoading pipeline components...\n"),
-                  Event(at=18.0, logs=f"Generating {seconds * fps} frames at {width * 8}x{height * 8}\n")]
+        events = [
+            Event(at=0.0, logs=f"Using seed: {seed}\nLoading pipeline components...\n"),
+            Event(at=18.0, logs=f"Generating {seconds * fps} frames at {width * 8}x{height * 8}\n"),
+        ]
         progress, end = progress_events(20.0, steps, 1 / (seconds * 1.2), rng)
         events += progress
         events.append(Event(at=end + 1.0, logs="Decoding latents...\nEncoding video...\n"))
@@ -169,11 +206,18 @@ class Upscaler:
 
     def plan(self, input: dict, rng: random.Random) -> Plan:
         scale = float(input.get("scale", 4))
-        events = [Event(at=0.0, logs="Loading RealESRGAN_x4plus weights...\n"),
-                  Event(at=0.8, logs=f"Upscaling with outscale={scale:g}, face_enhance={bool(input.get('face_enhance'))}\n")]
+        events = [
+            Event(at=0.0, logs="Loading RealESRGAN_x4plus weights...\n"),
+            Event(
+                at=0.8,
+                logs=f"Upscaling with outscale={scale:g}, face_enhance={bool(input.get('face_enhance'))}\n",
+            ),
+        ]
         if scale > 4:
-            logs, error = cuda_oom(1024 * scale * scale * rng.uniform(0.13, 0.15),
-                                   "output, _ = self.upsampler.enhance(img, outscale=scale)")
+            logs, error = cuda_oom(
+                1024 * scale * scale * rng.uniform(0.13, 0.15),
+                "output, _ = self.upsampler.enhance(img, outscale=scale)",
+            )
             events.append(Event(at=2.4, logs=logs))
             return finish(2.4, events, error=error)
         side = max(16, round(256 * scale))
@@ -192,12 +236,15 @@ class LoraTrainer:
     def plan(self, input: dict, rng: random.Random) -> Plan:
         steps = int(input.get("steps") or input.get("max_train_steps") or 1000)
         seed = choose_seed(input, rng)
-        events = [Event(at=0.0, logs="Extracting training images...\n"),
-                  Event(at=4.0, logs=f"Found {rng.randint(8, 24)} images; captioning with LLaVA...\n"),
-                  Event(at=20.0, logs="Starting training\n")]
+        events = [
+            Event(at=0.0, logs="Extracting training images...\n"),
+            Event(at=4.0, logs=f"Found {rng.randint(8, 24)} images; captioning with LLaVA...\n"),
+            Event(at=20.0, logs="Starting training\n"),
+        ]
         progress, end = progress_events(22.0, steps, self.steps_per_second, rng, desc="training: ")
         events += progress
         events.append(Event(at=end + 2.0, logs="Saving LoRA weights to output/trained_model.tar\n"))
-        weights = OutputFile("trained_model.tar", "application/x-tar",
-                             weights_tarball("lora.safetensors", f"{input}|{seed}"))
+        weights = OutputFile(
+            "trained_model.tar", "application/x-tar", weights_tarball("lora.safetensors", f"{input}|{seed}")
+        )
         return finish(end + 5.0, events, output={"weights": weights})

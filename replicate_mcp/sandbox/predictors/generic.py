@@ -41,14 +41,20 @@ class GenericPredictor:
                 limit = int(input.get("max_tokens") or input.get("max_new_tokens") or 512)
                 return tokenize(compose_reply(str(input.get("prompt") or ""), rng))[: max(1, limit)]
             count = int(input.get("num_outputs") or 1) if item.get("format") == "uri" else 1
-            return [self._make(item, input, rng, f"{pattern}|{index}", f"{stem}-{index}") for index in range(count)]
+            return [
+                self._make(item, input, rng, f"{pattern}|{index}", f"{stem}-{index}")
+                for index in range(count)
+            ]
         if kind == "string":
             if schema.get("format") == "uri":
                 return self._file(input, pattern, stem)
             return compose_reply(str(input.get("prompt") or ""), rng)
         if kind == "object":
             properties = schema.get("properties") or {}
-            return {name: self._make(prop, input, rng, f"{pattern}|{name}", name) for name, prop in properties.items()}
+            return {
+                name: self._make(prop, input, rng, f"{pattern}|{name}", name)
+                for name, prop in properties.items()
+            }
         if kind == "integer":
             return rng.randint(0, 100)
         if kind == "number":
@@ -59,7 +65,15 @@ class GenericPredictor:
 
     def _file(self, input: dict, pattern: str, stem: str) -> OutputFile:
         if "weights" in stem:
-            return OutputFile(f"{stem}.tar", "application/x-tar", weights_tarball("lora.safetensors", pattern))
+            return OutputFile(
+                f"{stem}.tar", "application/x-tar", weights_tarball("lora.safetensors", pattern)
+            )
         width, height = requested_size(input)
-        return image_file(stem, max(16, width), max(16, height), str(input.get("output_format") or "png"),
-                          pattern, int(input.get("output_quality", 80)))
+        return image_file(
+            stem,
+            max(16, width),
+            max(16, height),
+            str(input.get("output_format") or "png"),
+            pattern,
+            int(input.get("output_quality", 80)),
+        )

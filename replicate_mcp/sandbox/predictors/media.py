@@ -11,12 +11,26 @@ from PIL import Image, ImageDraw
 
 from .base import OutputFile
 
-_FORMATS = {"webp": ("WEBP", "image/webp"), "jpg": ("JPEG", "image/jpeg"), "jpeg": ("JPEG", "image/jpeg"),
-            "png": ("PNG", "image/png")}
+_FORMATS = {
+    "webp": ("WEBP", "image/webp"),
+    "jpg": ("JPEG", "image/jpeg"),
+    "jpeg": ("JPEG", "image/jpeg"),
+    "png": ("PNG", "image/png"),
+}
 # Flux's 1-megapixel sizes per aspect ratio (multiples of 16).
-_FLUX_SIZES = {"1:1": (1024, 1024), "16:9": (1344, 768), "21:9": (1536, 640), "3:2": (1216, 832),
-               "2:3": (832, 1216), "4:5": (896, 1088), "5:4": (1088, 896), "3:4": (896, 1152),
-               "4:3": (1152, 896), "9:16": (768, 1344), "9:21": (640, 1536)}
+_FLUX_SIZES = {
+    "1:1": (1024, 1024),
+    "16:9": (1344, 768),
+    "21:9": (1536, 640),
+    "3:2": (1216, 832),
+    "2:3": (832, 1216),
+    "4:5": (896, 1088),
+    "5:4": (1088, 896),
+    "3:4": (896, 1152),
+    "4:3": (1152, 896),
+    "9:16": (768, 1344),
+    "9:21": (640, 1536),
+}
 
 
 def aspect_size(aspect_ratio: str, megapixels: float = 1.0) -> tuple[int, int]:
@@ -69,7 +83,9 @@ def encode_image(image: Image.Image, output_format: str, quality: int = 80) -> t
     return buffer.getvalue(), content_type, "jpg" if fmt == "jpeg" else fmt
 
 
-def image_file(name_stem: str, width: int, height: int, output_format: str, pattern_seed: str, quality: int = 80) -> OutputFile:
+def image_file(
+    name_stem: str, width: int, height: int, output_format: str, pattern_seed: str, quality: int = 80
+) -> OutputFile:
     data, content_type, ext = encode_image(draw_picture(width, height, pattern_seed), output_format, quality)
     return OutputFile(f"{name_stem}.{ext}", content_type, data)
 
@@ -88,8 +104,6 @@ def requested_size(input: dict, default: tuple[int, int] = (1024, 1024)) -> tupl
 def choose_seed(input: dict, rng: random.Random) -> int:
     seed = input.get("seed")
     return int(seed) if isinstance(seed, int) and not isinstance(seed, bool) else rng.randrange(2**16)
-
-
 
 
 def animated_gif(width: int, height: int, frames: int, fps: int, pattern_seed: str) -> bytes:

@@ -8,9 +8,9 @@ import re
 _TOKEN = re.compile(r"\n+|'\w+|\s?\d|\s?[^\W\d_]+|\s?[^\w\s]+\n*|\s+")
 _OPENERS = [
     "That's a great question! Here's how I would approach \"{topic}\".",
-    "Here's a clear way to think about \"{topic}\".",
-    "Let's break this down step by step: \"{topic}\".",
-    "Sure! Here is an overview, starting from your question \"{topic}\".",
+    'Here\'s a clear way to think about "{topic}".',
+    'Let\'s break this down step by step: "{topic}".',
+    'Sure! Here is an overview, starting from your question "{topic}".',
 ]
 _SENTENCES = [
     "The key idea is to start from what you already know and build up from there.",
@@ -55,18 +55,27 @@ def compose_reply(prompt: str, rng: random.Random, min_tokens: int = 0) -> str:
 
 
 HARVARD_SENTENCES = [
-    "the birch canoe slid on the smooth planks", "glue the sheet to the dark blue background",
-    "it's easy to tell the depth of a well", "these days a chicken leg is a rare dish",
-    "rice is often served in round bowls", "the juice of lemons makes fine punch",
-    "the box was thrown beside the parked truck", "the hogs were fed chopped corn and garbage",
-    "four hours of steady work faced us", "a large size in stockings is hard to sell",
-    "the little tales they tell are false", "the door was barred locked and bolted as well",
-    "ripe pears are fit for a queen's table", "a big wet stain was on the round carpet",
-    "the kite dipped and swayed but stayed aloft", "the pleasant hours fly by much too soon",
+    "the birch canoe slid on the smooth planks",
+    "glue the sheet to the dark blue background",
+    "it's easy to tell the depth of a well",
+    "these days a chicken leg is a rare dish",
+    "rice is often served in round bowls",
+    "the juice of lemons makes fine punch",
+    "the box was thrown beside the parked truck",
+    "the hogs were fed chopped corn and garbage",
+    "four hours of steady work faced us",
+    "a large size in stockings is hard to sell",
+    "the little tales they tell are false",
+    "the door was barred locked and bolted as well",
+    "ripe pears are fit for a queen's table",
+    "a big wet stain was on the round carpet",
+    "the kite dipped and swayed but stayed aloft",
+    "the pleasant hours fly by much too soon",
 ]
 
 
 # ---------------------------------------------------------------- failures
+
 
 def cuda_oom(megabytes_needed: float, code_line: str) -> tuple[str, str]:
     """(log traceback, error) shaped like a real PyTorch out-of-memory failure on a 40 GB GPU."""
@@ -92,5 +101,3 @@ def cuda_oom(megabytes_needed: float, code_line: str) -> tuple[str, str]:
         f"torch.cuda.OutOfMemoryError: {error}\n"
     )
     return logs, error
-
-
