@@ -70,12 +70,14 @@ def _serve_arguments(parser: _TakesArguments) -> None:
     add(
         "--oauth-audience",
         metavar="AUD",
-        help="--auth oauth: the audience (aud) tokens must carry (default PUBLIC_URL/mcp) [REPLICATE_MCP_OAUTH_AUDIENCE]",
+        help="--auth oauth: the audience (aud) tokens must carry "
+        "(default PUBLIC_URL/mcp) [REPLICATE_MCP_OAUTH_AUDIENCE]",
     )
     add(
         "--oauth-jwks-url",
         metavar="URL",
-        help="--auth oauth: the issuer's signing keys (default: jwks_uri from its metadata) [REPLICATE_MCP_OAUTH_JWKS_URL]",
+        help="--auth oauth: the issuer's signing keys "
+        "(default: jwks_uri from its metadata) [REPLICATE_MCP_OAUTH_JWKS_URL]",
     )
     add(
         "--oauth-scopes",
@@ -103,7 +105,8 @@ def _serve_arguments(parser: _TakesArguments) -> None:
     add(
         "--allow-models",
         metavar="LIST",
-        help="comma-separated owner/name or owner/* the server may run; others are refused [REPLICATE_MCP_ALLOW_MODELS]",
+        help="comma-separated owner/name or owner/* the server may run; "
+        "others are refused [REPLICATE_MCP_ALLOW_MODELS]",
     )
     add(
         "--wait-seconds",
@@ -116,7 +119,8 @@ def _serve_arguments(parser: _TakesArguments) -> None:
         action="append",
         metavar="DIR",
         type=Path,
-        help="folder whose files may be sent as model inputs; repeatable [REPLICATE_MCP_ALLOW_DIRS, os.pathsep-separated]",
+        help="folder whose files may be sent as model inputs; "
+        "repeatable [REPLICATE_MCP_ALLOW_DIRS, os.pathsep-separated]",
     )
     add("--data-dir", type=Path, help="folder for the ledger and upload cache [REPLICATE_MCP_DATA_DIR]")
     add("--output-dir", type=Path, help="folder where output files are saved [REPLICATE_MCP_OUTPUT_DIR]")
@@ -142,7 +146,8 @@ def _serve_arguments(parser: _TakesArguments) -> None:
     add(
         "--cancel-after",
         metavar="DURATION",
-        help="lifetime of every prediction this server creates, sent as Cancel-After (15m) [REPLICATE_MCP_CANCEL_AFTER]",
+        help="lifetime of every prediction this server creates, sent as Cancel-After "
+        "(15m) [REPLICATE_MCP_CANCEL_AFTER]",
     )
     add(
         "--max-cancel-after",
@@ -158,12 +163,14 @@ def _serve_arguments(parser: _TakesArguments) -> None:
     add(
         "--poll-rate",
         type=float,
-        help="requests a second the server may spend following predictions (30, at most 100) [REPLICATE_MCP_POLL_RATE]",
+        help="requests a second the server may spend following predictions "
+        "(30, at most 100) [REPLICATE_MCP_POLL_RATE]",
     )
     add(
         "--poll-interval",
         type=float,
-        help="seconds between two polls of one prediction (2; below 2 only against a sandbox) [REPLICATE_MCP_POLL_INTERVAL]",
+        help="seconds between two polls of one prediction (2; "
+        "below 2 only against a sandbox) [REPLICATE_MCP_POLL_INTERVAL]",
     )
     add(
         "--state",
@@ -174,8 +181,8 @@ def _serve_arguments(parser: _TakesArguments) -> None:
     add(
         "--archive-to",
         metavar="URL",
-        help="s3://bucket/prefix: keep output files in an S3-compatible store (credentials from AWS_* variables) "
-        "[REPLICATE_MCP_ARCHIVE_TO]",
+        help="s3://bucket/prefix: keep output files in an S3-compatible store "
+        "(credentials from AWS_* variables) [REPLICATE_MCP_ARCHIVE_TO]",
     )
     add(
         "--lease-seconds",
@@ -196,7 +203,8 @@ def _serve_arguments(parser: _TakesArguments) -> None:
     add(
         "--toolsets",
         metavar="LIST",
-        help="comma-separated tool groups: core (default), training, deployments, account, all [REPLICATE_MCP_TOOLSETS]",
+        help="comma-separated tool groups: core (default), training, deployments, account, "
+        "all [REPLICATE_MCP_TOOLSETS]",
     )
     add(
         "--max-cost-per-run",
@@ -208,7 +216,8 @@ def _serve_arguments(parser: _TakesArguments) -> None:
         "--budget",
         metavar="USD",
         type=float,
-        help="cap on the estimated spend of this server process; runs past it are refused [REPLICATE_MCP_BUDGET]",
+        help="cap on the estimated spend of this server process; "
+        "runs past it are refused [REPLICATE_MCP_BUDGET]",
     )
     add(
         "--confirm-above",
@@ -273,7 +282,8 @@ def _sandbox_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _serve_help() -> str:
-    """The serve options as help text: `replicate-mcp --help` shows them, since serve is the default command."""
+    """The serve options as help text: `replicate-mcp --help` shows them,
+    since serve is the default command."""
     helper = argparse.ArgumentParser(prog="replicate-mcp", usage=argparse.SUPPRESS, add_help=False)
     group = helper.add_argument_group("server options (serve, the default: replicate-mcp [serve] [options])")
     _serve_arguments(group)
@@ -289,7 +299,8 @@ def _serve_help() -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="replicate-mcp",
-        description="MCP server for Replicate: search, schema-checked runs, waiting with progress, saved outputs.",
+        description="MCP server for Replicate: search, schema-checked runs, "
+        "waiting with progress, saved outputs.",
         epilog=_serve_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -112,7 +112,8 @@ class Settings(BaseModel):
 
     @property
     def docs_base(self) -> str:
-        """Where Replicate's Markdown docs live: the setting, else the API's own host for a sandbox or a local API."""
+        """Where Replicate's Markdown docs live:
+        the setting, else the API's own host for a sandbox or a local API."""
         if self.docs_url:
             return self.docs_url
         if self.base_url != DEFAULT_BASE_URL:
@@ -178,7 +179,8 @@ class Settings(BaseModel):
 
     @property
     def min_poll_interval(self) -> float:
-        """Seconds between two polls of one prediction: 2 on Replicate; the embedded sandbox's clock scales it."""
+        """Seconds between two polls of one prediction: 2 on Replicate;
+        the embedded sandbox's clock scales it."""
         if self.poll_interval is not None:
             return self.poll_interval
         return 2.0 * min(1.0, self.sandbox_time_scale) if self.sandbox else 2.0
@@ -206,13 +208,15 @@ class Settings(BaseModel):
             return host == "localhost"
 
     def exposure_problem(self) -> str | None:
-        """Why serving HTTP with these settings is refused, or None: no token on an address others can reach."""
+        """Why serving HTTP with these settings is refused, or None:
+        no token on an address others can reach."""
         if self.transport != "http" or self.loopback_host or self.protected or self.allow_unauthenticated:
             return None
         return (
-            f"--host {self.host} serves the MCP endpoint to other machines, and no token protects it: anyone who "
-            "can reach it could run paid models on your account. Set REPLICATE_MCP_HTTP_TOKEN to a long random "
-            "secret (clients then send Authorization: Bearer <token>), or use --auth replicate-token or --auth oauth "
+            f"--host {self.host} serves the MCP endpoint to other machines, and no token protects it: "
+            "anyone who can reach it could run paid models on your account. "
+            "Set REPLICATE_MCP_HTTP_TOKEN to a long random secret (clients then send Authorization: "
+            "Bearer <token>), or use --auth replicate-token or --auth oauth "
             "(each user signs in), or bind --host 127.0.0.1; "
             "--allow-unauthenticated (REPLICATE_MCP_ALLOW_UNAUTHENTICATED=1) serves without a token anyway"
         )
@@ -236,14 +240,14 @@ class Settings(BaseModel):
             return None
         if self.transport != "http":
             return (
-                f"--auth {self.auth} / REPLICATE_MCP_AUTH protects an HTTP endpoint shared by several people; over "
-                "stdio the client that starts the server is its only user. Add --transport http, or drop --auth "
-                "and set REPLICATE_API_TOKEN"
+                f"--auth {self.auth} / REPLICATE_MCP_AUTH protects an HTTP endpoint shared by several "
+                "people; over stdio the client that starts the server is its only user. "
+                "Add --transport http, or drop --auth and set REPLICATE_API_TOKEN"
             )
         if self.http_token is not None:
             return (
-                f"REPLICATE_MCP_HTTP_TOKEN and --auth {self.auth} both decide who may call; use one. With --auth "
-                "each caller brings its own credential: unset REPLICATE_MCP_HTTP_TOKEN"
+                f"REPLICATE_MCP_HTTP_TOKEN and --auth {self.auth} both decide who may call; use one. "
+                "With --auth each caller brings its own credential: unset REPLICATE_MCP_HTTP_TOKEN"
             )
         if self.auth == "oauth":
             missing = [
@@ -259,8 +263,8 @@ class Settings(BaseModel):
                     "--auth oauth needs "
                     + " and ".join(missing)
                     + ": the identity provider's issuer URL and the "
-                    "audience its access tokens carry for this server (--public-url makes the audience default to "
-                    "PUBLIC_URL/mcp)"
+                    "audience its access tokens carry for this server "
+                    "(--public-url makes the audience default to PUBLIC_URL/mcp)"
                 )
             if self.token is None and not self.sandbox:
                 return (

@@ -1,4 +1,5 @@
-"""`replicate-mcp demo`: a scripted tour through a real MCP client session (stdio) against the embedded sandbox."""
+"""`replicate-mcp demo`: a scripted tour through a real MCP client session
+(stdio) against the embedded sandbox."""
 
 from __future__ import annotations
 

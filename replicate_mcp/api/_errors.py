@@ -94,7 +94,8 @@ class MissingTokenError(ReplicateError):
 
 
 class UnsafeURLError(ReplicateError):
-    """A URL (pagination cursor, `next`) points outside the API's origin; following it could leak the token."""
+    """A URL (pagination cursor, `next`) points outside the API's origin;
+    following it could leak the token."""
 
 
 class WebhookVerificationError(Exception):

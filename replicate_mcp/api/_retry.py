@@ -68,7 +68,8 @@ class RetryPolicy:
 def parse_retry_after(
     headers: Mapping[str, str], body_value: float | None = None, *, now: float | None = None
 ) -> float | None:
-    """Seconds to wait according to the `Retry-After` header (seconds or HTTP date) and the body's `retry_after`.
+    """Seconds to wait according to the `Retry-After` header
+    (seconds or HTTP date) and the body's `retry_after`.
 
     When both are given the longer wins. None when neither is usable.
     """

@@ -58,8 +58,8 @@ class ReplicateClient:
     """Async client of Replicate's HTTP API. Knows nothing of MCP.
 
     Idempotent requests (GET, cancel, search) are retried on 429/5xx and network errors; creates are never
-    repeated once they may have reached the server (see `_retry.RetryPolicy`). The token goes only to the API's
-    own origin (and to https://*.replicate.com stream hosts) and never appears in repr, logs or errors.
+    repeated once they may have reached the server (see `_retry.RetryPolicy`). The token goes only to the
+    API's own origin (and to https://*.replicate.com stream hosts) and never appears in repr, logs or errors.
     """
 
     def __init__(
@@ -155,7 +155,8 @@ class ReplicateClient:
         )
 
     async def list_model_versions(self, owner: str, name: str, cursor: str | None = None) -> Page[Version]:
-        """Versions newest first; official models have none (NotFoundError): use get_model().latest_version."""
+        """Versions newest first; official models have none (NotFoundError):
+        use get_model().latest_version."""
         return await self._page(Page[Version], f"/models/{_seg(owner)}/{_seg(name)}/versions", cursor=cursor)
 
     async def get_model_version(self, owner: str, name: str, version_id: str) -> Version:
@@ -251,9 +252,9 @@ class ReplicateClient:
 
         `error` events are yielded like any other (their data is JSON `{"detail": ...}`), then normally `done`
         with `{"reason": "error"}`: the caller decides what to raise. If the connection drops mid-stream it is
-        resumed with `Last-Event-ID` (up to max_retries times; events seen before are not repeated). The stream
-        may also end without `done` (the server closes a stream idle for 30 s, or one whose prediction data was
-        removed): fetch the prediction then.
+        resumed with `Last-Event-ID` (up to max_retries times; events seen before are not repeated). The
+        stream may also end without `done` (the server closes a stream idle for 30 s, or one whose prediction
+        data was removed): fetch the prediction then.
         """
         decoder = SSEDecoder()
         seen: set[str] = set()
@@ -275,7 +276,8 @@ class ReplicateClient:
                 content_type = response.headers.get("content-type", "").partition(";")[0].strip()
                 if content_type != "text/event-stream":
                     raise ReplicateError(
-                        f"Expected text/event-stream from the stream URL, got {content_type or 'no content type'}",
+                        "Expected text/event-stream from the stream URL, "
+                        f"got {content_type or 'no content type'}",
                         status=response.status_code,
                         title="Not an event stream",
                     )
@@ -314,7 +316,8 @@ class ReplicateClient:
         content_type: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> FileObject:
-        """POST /files (multipart: part `content`, fields `filename`, `type`, `metadata`). Files expire after 24 h."""
+        """POST /files (multipart: part `content`, fields `filename`, `type`, `metadata`).
+        Files expire after 24 h."""
         content_type = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
         data = await self._json(
             "POST",
@@ -425,7 +428,8 @@ class ReplicateClient:
         *,
         cursor: str | None = None,
     ) -> Page[T]:
-        """GET a page: `path` (with `params`), or the `cursor` (an earlier page's absolute `next` URL) as is."""
+        """GET a page: `path` (with `params`), or the `cursor`
+        (an earlier page's absolute `next` URL) as is."""
         if cursor:
             url = str(check_same_origin(cursor, self.base_url))
             return page_type.model_validate(await self._json("GET", url))
@@ -495,7 +499,8 @@ class ReplicateClient:
         return True
 
     def _is_token_origin(self, url: str) -> bool:
-        """Whether `url` may receive the token: the API origin, or an https Replicate host (stream.replicate.com)."""
+        """Whether `url` may receive the token: the API origin, or an https Replicate host
+        (stream.replicate.com)."""
         if self._is_api(url):
             return True
         parsed = httpx2.URL(url)

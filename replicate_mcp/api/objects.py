@@ -1,6 +1,7 @@
 """Typed API objects. Tolerant by design: every field optional, unknown fields kept (extra="allow").
 
-Timestamps stay ISO 8601 strings as the API sends them; statuses stay plain strings so new ones never break parsing.
+Timestamps stay ISO 8601 strings as the API sends them;
+statuses stay plain strings so new ones never break parsing.
 """
 
 from __future__ import annotations

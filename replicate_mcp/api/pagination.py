@@ -1,4 +1,5 @@
-"""Cursor pages: `next` and `previous` are absolute URLs, followed as they are, but only on the API's own origin."""
+"""Cursor pages: `next` and `previous` are absolute URLs, followed as they are,
+but only on the API's own origin."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ T = TypeVar("T")
 
 
 class Page(BaseModel, Generic[T]):
-    """One page of a list. Pass `next` back as the `cursor` of the same list_* method to get the following page."""
+    """One page of a list. Pass `next` back as the `cursor` of the same list_* method for the next page."""
 
     model_config = ConfigDict(extra="allow")
 

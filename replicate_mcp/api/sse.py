@@ -2,8 +2,8 @@
 
 Follows the SSE spec (fields `event`, `id`, `data`, multi-line data joined by "\\n", lines starting with ":"
 are comments: `: hi`, `:408: 408 Request Timeout`), with two tolerances for streams that omit blank lines, as
-Replicate's own docs show them: an `event:` line arriving while an event already has data dispatches that event
-first, and a complete event left at end of stream is dispatched rather than dropped.
+Replicate's own docs show them: an `event:` line arriving while an event already has data dispatches that
+event first, and a complete event left at end of stream is dispatched rather than dropped.
 """
 
 from __future__ import annotations
@@ -90,7 +90,8 @@ class SSEDecoder:
 
 
 def _split_line(buffer: str) -> tuple[str, str | None]:
-    """The first line of `buffer` and its ending ("\\r\\n", "\\n" or "\\r"), or (buffer, None) if incomplete."""
+    """The first line of `buffer` and its ending ("\\r\\n", "\\n" or "\\r"), or
+    (buffer, None) if incomplete."""
     cr, lf = buffer.find("\r"), buffer.find("\n")
     if cr == -1 and lf == -1:
         return buffer, None

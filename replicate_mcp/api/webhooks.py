@@ -1,7 +1,7 @@
 """Webhook signatures (Standard Webhooks, as Replicate signs them) and a replay cache for receivers.
 
-A secret that is empty (`""`, `"whsec_"`, blank, or a key of zero bytes) is refused: an HMAC under an empty key is
-something anyone can compute, so "verified" would mean nothing.
+A secret that is empty (`""`, `"whsec_"`, blank, or a key of zero bytes) is refused: an HMAC under an empty
+key is something anyone can compute, so "verified" would mean nothing.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def verify_webhook(
     tolerance: float = DEFAULT_TOLERANCE,
     now: float | datetime | None = None,
 ) -> None:
-    """Raise WebhookVerificationError unless `body` was signed with `secret` within `tolerance` seconds of `now`.
+    """Raise WebhookVerificationError unless `secret` signed `body` within `tolerance` seconds of `now`.
 
     `headers` are matched case-insensitively; `body` must be the raw bytes received, not re-serialized JSON.
     The header may list several space-separated signatures; one matching `v1` signature is enough.
@@ -75,9 +75,9 @@ class ReplayCache:
     """Webhook ids seen recently, so that a captured delivery is not processed twice.
 
     An id is remembered for `window` seconds after it is first seen (a receiver passes twice its timestamp
-    tolerance: a delivery dated up to `tolerance` ahead stays acceptable that long). Memory is bounded: expired ids
-    are dropped as new ones arrive, and past `max_entries` the oldest go first. The interface is two calls so that
-    a shared store (Redis `SET id 1 NX EX window`) can take its place.
+    tolerance: a delivery dated up to `tolerance` ahead stays acceptable that long). Memory is bounded:
+    expired ids are dropped as new ones arrive, and past `max_entries` the oldest go first. The interface is
+    two calls so that a shared store (Redis `SET id 1 NX EX window`) can take its place.
     """
 
     def __init__(self, *, window: float = 2 * DEFAULT_TOLERANCE, max_entries: int = 50_000) -> None:
@@ -88,7 +88,8 @@ class ReplayCache:
         self._expiry: OrderedDict[str, float] = OrderedDict()
 
     def seen_before(self, msg_id: str, now: float) -> bool:
-        """True if `msg_id` was seen within the window; otherwise remember it (from `now`) and return False."""
+        """True if `msg_id` was seen within the window;
+        otherwise remember it (from `now`) and return False."""
         while self._expiry and next(iter(self._expiry.values())) <= now:
             self._expiry.popitem(last=False)
         expiry = self._expiry.get(msg_id)

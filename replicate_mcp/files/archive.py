@@ -1,4 +1,5 @@
-"""Copy a prediction's output files to local disk before Replicate removes them (one hour after completion)."""
+"""Copy a prediction's output files to local disk before Replicate removes them
+(one hour after completion)."""
 
 from __future__ import annotations
 
@@ -115,7 +116,8 @@ class OutputArchive:
         return self.output_dir / prediction_id
 
     async def archive(self, prediction_id: str, output: Any) -> ArchiveResult:
-        """Archive every file URL / data: URI in `output`; files archived before are returned, not downloaded."""
+        """Archive every file URL / data: URI in `output`;
+        files archived before are returned, not downloaded."""
         folder = self.folder(prediction_id)
         values = list(iter_file_values(output))
         if not values:

@@ -1,9 +1,9 @@
 """Turn local paths in file inputs into something Replicate can fetch: a data: URI or an uploaded file's URL.
 
 Chains of models: an output this server saved can be the next model's input, named by its resource URI
-(`replicate://predictions/{id}/files/{n}`) or by its local path in the output folder. Its original URL is sent while
-Replicate still serves it (the prediction is on this account and its data not yet removed); after that, the saved
-copy is uploaded.
+(`replicate://predictions/{id}/files/{n}`) or by its local path in the output folder. Its original URL is
+sent while Replicate still serves it (the prediction is on this account and its data not yet removed); after
+that, the saved copy is uploaded.
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ def _epoch(iso: str | None) -> float | None:
 
 
 class UploadCache(Protocol):
-    """Live uploads by key (a content hash, prefixed by the tenant): SQLite here, Redis when replicas share it."""
+    """Live uploads by key (a content hash, prefixed by the tenant):
+    SQLite here, Redis when replicas share it."""
 
     def get(self, key: str, alive_until: float) -> tuple[str, str, float] | None: ...
     def put(self, key: str, file: UploadedFile, expires_at: float) -> None: ...
@@ -142,8 +143,8 @@ class InputFiles:
     def for_tenant(
         self, tenant: str, client: ReplicateClient, ledger: SavedFiles | None = None
     ) -> InputFiles:
-        """The same folders and cache, uploading with the tenant's client; a tenant reuses only its own uploads
-        and chains only its own saved outputs (`ledger`: the tenant's view)."""
+        """The same folders and cache, uploading with the tenant's client; a tenant reuses only its own
+        uploads and chains only its own saved outputs (`ledger`: the tenant's view)."""
         view = copy.copy(self)
         view.client, view.tenant = client, tenant
         if ledger is not None:
@@ -163,7 +164,8 @@ class InputFiles:
     async def resolve(
         self, input: dict[str, Any], file_fields: Iterable[str]
     ) -> tuple[dict[str, Any], list[str]]:
-        """A copy of `input` with local paths replaced, and one note per local file ("image: uploaded x.png ...")."""
+        """A copy of `input` with local paths replaced, and one note per local file
+        ("image: uploaded x.png ...")."""
         resolved = dict(input)
         notes: list[str] = []
         for field in file_fields:
@@ -178,7 +180,8 @@ class InputFiles:
         return resolved, notes
 
     async def upload(self, path: str) -> UploadedFile:
-        """Upload one allowed local file through the Files API (or reuse a live upload of the same content)."""
+        """Upload one allowed local file through the Files API
+        (or reuse a live upload of the same content)."""
         resolved, content = await anyio.to_thread.run_sync(self._read, path)
         return await self._upload(resolved, content, path)
 
@@ -221,11 +224,13 @@ class InputFiles:
 
     def names_saved_output(self, field: str, value: str) -> bool:
         """Whether `value` names an output this server saved, checked as `resolve` checks it (without asking
-        Replicate): a dry run's view of a chain. A malformed URI or a file the prediction lacks raises FileAccessError."""
+        Replicate): a dry run's view of a chain.
+        A malformed URI or a file the prediction lacks raises FileAccessError."""
         return self._saved_file(field, value) is not None
 
     def _saved_file(self, field: str, value: str) -> tuple[str, ArchivedFile] | None:
-        """The saved output `value` names (its URI, or its path in the output folder), or None if it names none."""
+        """The saved output `value` names (its URI, or its path in the output folder),
+        or None if it names none."""
         match = OUTPUT_URI.match(value.strip())
         if match is None and value.strip().startswith("replicate://"):
             raise FileAccessError(

@@ -1,4 +1,5 @@
-"""Keep a succeeded prediction's output files: archive them once, remember them in the ledger, make image previews."""
+"""Keep a succeeded prediction's output files:
+archive them once, remember them in the ledger, make image previews."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ class OutputKeeper:
         self.objects = objects
 
     async def keep(self, prediction: Any) -> list[ArchivedFile]:
-        """The archived files of `prediction`, downloading them the first time; what was kept before otherwise."""
+        """The archived files of `prediction`, downloading them the first time;
+        what was kept before otherwise."""
         known = self.ledger.files(prediction.id)
         if known or self.archive is None or prediction.status != "succeeded" or prediction.data_removed:
             return known

@@ -1,8 +1,10 @@
-"""A small SQLite record of every prediction this server started or followed, and the files archived from each.
+"""A small SQLite record of every prediction this server started or followed,
+and the files archived from each.
 
-The ledger is written first: an intent (what is about to be created, with a hash of the input) is stored durably
-before a create is sent, and the create's answer completes it. An intent left `sending` or `unknown` (the process
-died, or the answer was lost) is reconciled against Replicate's list of predictions before anything is retried.
+The ledger is written first: an intent (what is about to be created, with a hash of the input) is stored
+durably before a create is sent, and the create's answer completes it. An intent left `sending` or
+`unknown` (the process died, or the answer was lost) is reconciled against Replicate's list of
+predictions before anything is retried.
 """
 
 from __future__ import annotations
@@ -212,7 +214,8 @@ class LedgerStore(Protocol):
 
 
 class Ledger:
-    """Thread-safe for one process: one connection guarded by a lock. Reopening the same file gives the same data."""
+    """Thread-safe for one process: one connection guarded by a lock.
+    Reopening the same file gives the same data."""
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = Path(db_path)
@@ -271,7 +274,8 @@ class Ledger:
         stored_input = abbreviate_data_uris(mask_secrets(input, secret_fields))
         rows = self._run(
             "INSERT OR IGNORE INTO predictions (id, model, version, input, status, updated_at, keep_running,"
-            " output_kind, intent, origin, kind, deadline, tenant) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+            " output_kind, intent, origin, kind, deadline, tenant) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+            " RETURNING id",
             (
                 _field(prediction, "id"),
                 model,
@@ -355,8 +359,8 @@ class Ledger:
             tenant=tenant,
         )
         self._run(
-            "INSERT INTO intents (key, created_at, target, model, input_hash, input, call, keep_running, output_kind,"
-            " state, updated_at, kind, tenant) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO intents (key, created_at, target, model, input_hash, input, call, keep_running,"
+            " output_kind, state, updated_at, kind, tenant) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 intent.key,
                 now,
@@ -378,8 +382,8 @@ class Ledger:
     def complete_intent(self, intent: Intent, prediction: Any, *, deadline: str | None = None) -> None:
         """The create's answer (or reconciliation) named the prediction.
 
-        The prediction row comes first and carries the intent's key, so a crash between the two writes leaves an
-        intent that `created_by()` resolves on restart."""
+        The prediction row comes first and carries the intent's key, so a crash between the two writes leaves
+        an intent that `created_by()` resolves on restart."""
         self.record(
             prediction,
             model=intent.model,
@@ -430,8 +434,9 @@ class Ledger:
         output = _field(prediction, "output")
         data_removed = bool(_field(prediction, "data_removed"))
         rows = self._run(
-            "UPDATE predictions SET status=?, version=COALESCE(?, version), created_at=COALESCE(?, created_at),"
-            " started_at=COALESCE(?, started_at), completed_at=COALESCE(?, completed_at), updated_at=?,"
+            "UPDATE predictions SET status=?, version=COALESCE(?, version),"
+            " created_at=COALESCE(?, created_at), started_at=COALESCE(?, started_at),"
+            " completed_at=COALESCE(?, completed_at), updated_at=?,"
             " error=?, data_removed=?,"
             " output=CASE WHEN ? THEN output ELSE ? END,"
             " file_outputs=CASE WHEN ? THEN file_outputs ELSE ? END"
@@ -458,8 +463,8 @@ class Ledger:
     def add_files(self, prediction_id: str, files: Iterable[ArchivedFile]) -> None:
         with self._lock, self._db:
             self._db.executemany(
-                "INSERT OR REPLACE INTO archived_files (prediction_id, idx, url, path, mime_type, size, sha256,"
-                " stored) VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO archived_files (prediction_id, idx, url, path, mime_type, size,"
+                " sha256, stored) VALUES (?,?,?,?,?,?,?,?)",
                 [
                     (prediction_id, f.index, f.url, f.path, f.mime_type, f.size, f.sha256, f.stored)
                     for f in files
@@ -488,7 +493,8 @@ class Ledger:
     def list(
         self, limit: int = 20, before: str | None = None, *, tenant: str | None = None
     ) -> list[LedgerEntry]:
-        """Newest first. `before` is a prediction id: entries recorded before it (for paging); `tenant` filters."""
+        """Newest first. `before` is a prediction id: entries recorded before it (for paging);
+        `tenant` filters."""
         where, params = "1", []
         if before is not None:
             where += " AND seq < COALESCE((SELECT seq FROM predictions WHERE id=?), -1)"
@@ -520,7 +526,7 @@ class Ledger:
         return [r["id"] for r in rows]
 
     def unarchived(self) -> builtins.list[str]:
-        """Ids of succeeded predictions whose output had files but that have no archived file yet, oldest first."""
+        """Ids of succeeded predictions whose output had files but none archived yet, oldest first."""
         rows = self._run(
             "SELECT id FROM predictions p WHERE status='succeeded' AND file_outputs > 0 AND kind='prediction'"
             " AND NOT EXISTS (SELECT 1 FROM archived_files f WHERE f.prediction_id = p.id) ORDER BY seq"

@@ -80,7 +80,8 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
 
 
 def address_problem(address: str, *, allow_loopback: bool) -> str | None:
-    """Why connecting to this IP address is refused, or None if it is a public (or allowed loopback) address."""
+    """Why connecting to this IP address is refused, or None if it is a public
+    (or allowed loopback) address."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped  # the very same IPv4 host

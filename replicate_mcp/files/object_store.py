@@ -1,9 +1,10 @@
 """Archived outputs in an S3-compatible object store (AWS S3, Cloudflare R2, MinIO…), shared by every replica.
 
 Files are archived to local disk first (the download path is the same), then put under
-`<prefix>/<tenant>/<prediction id>/<name>`; the ledger records the `s3://` address, and resources and thumbnails
-read them back from there. Credentials and the endpoint come from the usual environment (AWS_ACCESS_KEY_ID,
-AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL; AWS_ALLOW_HTTP for a local store), through obstore.
+`<prefix>/<tenant>/<prediction id>/<name>`; the ledger records the `s3://` address, and resources
+and thumbnails read them back from there. Credentials and the endpoint come from the usual
+environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL; AWS_ALLOW_HTTP
+for a local store), through obstore.
 """
 
 from __future__ import annotations

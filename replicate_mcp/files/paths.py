@@ -1,4 +1,5 @@
-"""Which local files the server may read: allowed folders, no hidden files, opened once without following links."""
+"""Which local files the server may read:
+allowed folders, no hidden files, opened once without following links."""
 
 from __future__ import annotations
 
@@ -70,7 +71,8 @@ class LocalFile:
 
 
 class PathPolicy:
-    """Local paths are readable only inside `allow_dirs` and `output_dir`, and never hidden (".name") below them."""
+    """Local paths are readable only inside `allow_dirs` and `output_dir`, and never hidden
+    (".name") below them."""
 
     def __init__(self, allow_dirs: Sequence[Path], output_dir: Path | None) -> None:
         self.allow_dirs = [Path(d).expanduser() for d in allow_dirs]
@@ -103,9 +105,9 @@ class PathPolicy:
                 raise FileAccessError(f"{raw!r} is not a regular file")
             if info.st_nlink != 1:
                 raise FileAccessError(
-                    f"reading local file {raw!r} is not allowed: it has {info.st_nlink} hard links, and a hard "
-                    "link can lead to a file outside the allowed folders; copy the file (cp makes a new file) "
-                    "and give the copy"
+                    f"reading local file {raw!r} is not allowed: it has {info.st_nlink} hard links, "
+                    "and a hard link can lead to a file outside the allowed folders; copy the file "
+                    "(cp makes a new file) and give the copy"
                 )
             return LocalFile(resolved, os.fdopen(fd, "rb"), info.st_size)
         except BaseException:
@@ -124,15 +126,16 @@ class PathPolicy:
                 f"reading local file {raw!r} is not allowed: no folder is allowed for local files; "
                 f"to allow one, {HOW_TO_ALLOW}"
             )
-        # Hidden names in the path as given (a ".link" to a visible file too); naming them reveals nothing new.
+        # Hidden names in the path as given (a ".link" to a visible file too): naming them reveals no more.
         lexical = Path(os.path.normpath(path))
         lexical_root = _deepest_root(lexical, roots)
         if lexical_root is not None:
             hidden = _hidden_parts(lexical, lexical_root)
             if hidden:
                 raise FileAccessError(
-                    f"reading local file {raw!r} is not allowed: hidden files and folders ({hidden[0]!r}) are "
-                    "never read, even inside an allowed folder; copy the file to a visible folder"
+                    f"reading local file {raw!r} is not allowed: hidden files and folders "
+                    f"({hidden[0]!r}) are never read, even inside an allowed folder; "
+                    "copy the file to a visible folder"
                 )
         try:
             # Check the loosely resolved path first so that "not found" is never said about a forbidden place.
@@ -162,9 +165,9 @@ class PathPolicy:
             )
         if _hidden_parts(resolved, root):
             raise FileAccessError(
-                f"reading local file {raw!r} is not allowed: it is, or leads to, a hidden file or folder, and "
-                "hidden files and folders are never read, even inside an allowed folder; copy the file to a "
-                "visible folder"
+                f"reading local file {raw!r} is not allowed: it is, or leads to, "
+                "a hidden file or folder, and hidden files and folders are never read, "
+                "even inside an allowed folder; copy the file to a visible folder"
             )
 
 

@@ -1,10 +1,10 @@
 """The ledger on Redis, for several replicas behind one endpoint: the same contract as the SQLite `Ledger`.
 
-Each prediction is one JSON document under `<prefix>p:<id>`; sorted sets keep the order of recording, the unfinished
-ones, and the unresolved intents, so a replica that starts (or takes over) finds its work with one range query.
-Read-modify-write of a document runs under WATCH, so two replicas updating one prediction never lose a field.
-The clients decode every reply (`decode_responses=True`), which redis-py's types cannot express (they say
-`bytes | str`): the casts below name what a decoded reply is.
+Each prediction is one JSON document under `<prefix>p:<id>`; sorted sets keep the order of recording, the
+unfinished ones, and the unresolved intents, so a replica that starts (or takes over) finds its work with one
+range query. Read-modify-write of a document runs under WATCH, so two replicas updating one prediction never
+lose a field. The clients decode every reply (`decode_responses=True`), which redis-py's types cannot express
+(they say `bytes | str`): the casts below name what a decoded reply is.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from .ledger import (
 )
 from .records import ArchivedFile, UploadedFile, abbreviate_data_uris, count_file_outputs
 
-# KEYS[1] the total; ARGV[1] the amount, ARGV[2] the cap. Added only if it stays within the cap; kept two days.
+# KEYS[1] the total; ARGV[1] the amount, ARGV[2] the cap. Added only if it stays within the cap;
+# kept two days.
 _ADD_SPEND = """
 local spent = tonumber(redis.call('GET', KEYS[1]) or '0')
 if spent + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return {0, tostring(spent)} end

@@ -20,7 +20,8 @@ logger = logging.getLogger(__name__)
 IMAGE_FORMATS = ["PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF"]
 QUALITIES = (85, 75, 65, 50, 40, 30)
 SMALL_PNG_PIXELS = 256 * 256
-# Decoded, most modes take 4 bytes a pixel: 12 M pixels (4000 x 3000) is 48 MB, nearly all of one preview's memory.
+# Decoded, most modes take 4 bytes a pixel: 12 M pixels (4000 x 3000) is 48 MB,
+# nearly all of one preview's memory.
 MAX_DECODED_PIXELS = 12_000_000
 STRIP_PIXELS = 1 << 18  # rows converted and reduced at a time
 
@@ -67,7 +68,8 @@ def _keep(path: Path, tag: str, data: bytes) -> None:
 
 
 def make_thumbnail(path: Path, *, max_side: int = 512, max_bytes: int = 200_000) -> tuple[bytes, str] | None:
-    """(bytes, mime) of a preview with its longest side <= max_side and at most max_bytes; None if there is none."""
+    """(bytes, mime) of a preview with its longest side <= max_side and at most max_bytes;
+    None if there is none."""
     return try_thumbnail(path, max_side=max_side, max_bytes=max_bytes)[0]
 
 

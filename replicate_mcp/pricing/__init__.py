@@ -3,11 +3,11 @@
 Community models are billed per second of the hardware they run on, and the API does not say which hardware a
 public model uses: their estimates are a range from the cheapest to the dearest GPU in the table, unless the
 hardware is known (deployments, trainers). Official models are billed per output (images, tokens); the table
-holds only the prices a public page states, each with its source and date, and an official model without one gets
-no number at all (`unpriced` says so), never a guess from its run time. Estimates come before a run (the model's
-example `predict_time`, or the input's output count); costs come after it (`metrics.predict_time` × the rate, or
-the outputs × the price). Every figure is marked approximate, with its date. `Spend` caps what one server process
-may start (`--budget`) and each run (`--max-cost-per-run`).
+holds only the prices a public page states, each with its source and date, and an official model without one
+gets no number at all (`unpriced` says so), never a guess from its run time. Estimates come before a run (the
+model's example `predict_time`, or the input's output count); costs come after it (`metrics.predict_time` ×
+the rate, or the outputs × the price). Every figure is marked approximate, with its date. `Spend` caps what
+one server process may start (`--budget`) and each run (`--max-cost-per-run`).
 """
 
 from __future__ import annotations
@@ -65,13 +65,16 @@ class PriceTable:
         if price is not None:
             return f"per output: {_unit_text(price)} (as of {price['as_of']}, {price['source']})"
         if official:
-            return f"per output (official model), at a price this server does not know: see https://replicate.com/{model}"
+            return (
+                "per output (official model), at a price this server does not know: "
+                f"see https://replicate.com/{model}"
+            )
         if hardware and self.rate(hardware) is not None:
             return f"per second of {hardware} at {usd(self.rate(hardware) or 0)}/s (as of {self.as_of})"
         low, high = (self.rate(s) or 0 for s in self.range)
         return (
-            f"per second of its hardware ({usd(low)}/s on {self.range[0]} to {usd(high)}/s on {self.range[1]}, "
-            f"as of {self.as_of}); the API does not say which GPU it uses"
+            f"per second of its hardware ({usd(low)}/s on {self.range[0]} to {usd(high)}/s on "
+            f"{self.range[1]}, as of {self.as_of}); the API does not say which GPU it uses"
         )
 
     def before(
@@ -98,7 +101,8 @@ class PriceTable:
         return self._seconds(example_seconds, hardware, "its example run")
 
     def unpriced(self, model: str, *, official: bool) -> str | None:
-        """For an official model whose price the table does not hold: a line saying so, in place of a number."""
+        """For an official model whose price the table does not hold:
+        a line saying so, in place of a number."""
         if not official or model.lower() in self.official:
             return None
         return (
@@ -231,9 +235,10 @@ class Spend:
             for estimate in known:
                 if estimate.high > self.max_per_run:
                     raise OverBudget(
-                        f"Refused before anything was created: the run's estimated cost {estimate.text} is above "
-                        f"this server's --max-cost-per-run of {usd(self.max_per_run)}. Use fewer or smaller "
-                        "outputs, or ask the user to raise --max-cost-per-run (REPLICATE_MCP_MAX_COST_PER_RUN)."
+                        f"Refused before anything was created: the run's estimated cost {estimate.text} is "
+                        f"above this server's --max-cost-per-run of {usd(self.max_per_run)}. "
+                        "Use fewer or smaller outputs, or ask the user to raise --max-cost-per-run "
+                        "(REPLICATE_MCP_MAX_COST_PER_RUN)."
                     )
         total = sum(e.high for e in known)
         if self._shared is not None:

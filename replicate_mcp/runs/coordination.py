@@ -1,10 +1,10 @@
 """Who follows which prediction, when several replicas share one ledger; and how the others hear of it.
 
-A replica follows a prediction only while it holds that prediction's lease (a Redis key with a short expiry that the
-holder keeps renewing). A replica that dies stops renewing, its leases expire, and the next replica to scan the
-ledger's unfinished predictions takes them over. Every state a follower (or a webhook receiver) learns is published,
-so a call waiting on any replica sees it. One process alone needs none of this: `LocalCoordination` holds every
-lease and publishes to no one.
+A replica follows a prediction only while it holds that prediction's lease (a Redis key with a short expiry
+that the holder keeps renewing). A replica that dies stops renewing, its leases expire, and the next replica
+to scan the ledger's unfinished predictions takes them over. Every state a follower (or a webhook receiver)
+learns is published, so a call waiting on any replica sees it. One process alone needs none of this:
+`LocalCoordination` holds every lease and publishes to no one.
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ return 0
 
 
 class RedisReplayCache:
-    """Webhook ids seen by any replica (Redis `SET id NX PX window`): a replayed delivery is refused by all of them."""
+    """Webhook ids seen by any replica (Redis `SET id NX PX window`):
+    a replayed delivery is refused by all of them."""
 
     def __init__(self, url: str, *, window: float, prefix: str = "rmcp:") -> None:
         import redis
@@ -155,7 +156,8 @@ class RedisCoordination:
         self.redis.publish(self.channel, json.dumps({**event, "replica": self.replica}))
 
     async def listen(self, on_event: Listener) -> None:
-        """Every event another replica publishes, until cancelled; reconnects if Redis goes away for a while."""
+        """Every event another replica publishes, until cancelled;
+        reconnects if Redis goes away for a while."""
         import redis.asyncio as aioredis
         from redis.exceptions import RedisError
 

@@ -86,11 +86,12 @@ def same_input(prediction: Job, intent: Intent) -> bool:
 async def reconcile(
     client: ReplicateClient, ledger: LedgerStore, intent: Intent, *, lock: anyio.Lock | None = None
 ) -> Job | None:
-    """The prediction (or training) `intent` created, now completed in the ledger; None when Replicate shows none.
+    """The prediction (or training) `intent` created, now completed in the ledger;
+    None when Replicate shows none.
 
-    Each look, and the adoption of what it finds, runs under `lock` (one at a time, so two lost creates with the
-    same input never adopt the same prediction); the wait between the two looks does not. Raises OutcomeUnknown if
-    Replicate can't be asked."""
+    Each look, and the adoption of what it finds, runs under `lock` (one at a time, so two lost creates with
+    the same input never adopt the same prediction); the wait between the two looks does not. Raises
+    OutcomeUnknown if Replicate can't be asked."""
     lock = lock or anyio.Lock()
     recorded = ledger.created_by(intent.key)
     if recorded is not None:

@@ -1,4 +1,5 @@
-"""Progress for a waiting tool: status changes, percentages read from logs, the latest log line, streamed text.
+"""Progress for a waiting tool: status changes, percentages read from logs,
+the latest log line, streamed text.
 
 Values go 0..100 and strictly increase, as MCP requires; a new message with no new percentage still moves the
 value a little so that clients show it.
@@ -41,7 +42,8 @@ _LINE_END_PERCENT = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*%\s*$")
 
 
 def log_lines(logs: str | None) -> list[str]:
-    """The lines of the end of the logs, as a terminal would show them (tqdm's `\\r` rewrites count as lines)."""
+    """The lines of the end of the logs, as a terminal would show them
+    (tqdm's `\\r` rewrites count as lines)."""
     if not logs:
         return []
     return [_ANSI.sub("", line) for line in _LINE_BREAK.split(logs[-LOG_TAIL:])]

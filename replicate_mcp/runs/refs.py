@@ -1,4 +1,5 @@
-"""Model references as agents write them: owner/name, owner/name:version, a bare version id, deployments/owner/name."""
+"""Model references as agents write them:
+owner/name, owner/name:version, a bare version id, deployments/owner/name."""
 
 from __future__ import annotations
 

@@ -1,21 +1,21 @@
 """The supervisor: a prediction belongs to the server, not to the tool call that started it.
 
 Every create is written to the ledger before it is sent, carries a lifetime (`Cancel-After`), and runs in the
-server's own task group, so a call that goes away cannot lose its id. One follower per prediction then polls it
-(no more than once per 2 s, less as it ages or when no call waits, all polls paced under Replicate's rate limits),
-follows its event stream while a call watches a streaming model, takes webhook deliveries as fresher states,
-archives the outputs the moment it succeeds, and records every change. Tool calls are views: they start runs,
-wait on followers and read the ledger. On start, unfinished predictions and creates with an unknown outcome are
-picked up again.
+server's own task group, so a call that goes away cannot lose its id. One follower per prediction then polls
+it (no more than once per 2 s, less as it ages or when no call waits, all polls paced under Replicate's rate
+limits), follows its event stream while a call watches a streaming model, takes webhook deliveries as fresher
+states, archives the outputs the moment it succeeds, and records every change. Tool calls are views: they
+start runs, wait on followers and read the ledger. On start, unfinished predictions and creates with an
+unknown outcome are picked up again.
 
 Several replicas share one ledger (`--state redis://`): a replica follows a prediction only while it holds its
 lease (`runs/coordination.py`); the others watch it through published events and take it over when the holder
-dies. Every prediction belongs to a tenant (one person, when the server serves several); a tenant's calls see only
-its own, and its predictions are polled with its own Replicate token.
+dies. Every prediction belongs to a tenant (one person, when the server serves several); a tenant's calls see
+only its own, and its predictions are polled with its own Replicate token.
 
 Trainings are followed the same way (`kind="training"` on the ledger row and on `Tracked`): ledger-first
-creates, reconciliation through the trainings list, one paced follower, recovery after a restart. Trainings take
-no `Cancel-After`, so their lifetime is a deadline the follower enforces by canceling.
+creates, reconciliation through the trainings list, one paced follower, recovery after a restart. Trainings
+take no `Cancel-After`, so their lifetime is a deadline the follower enforces by canceling.
 """
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ STREAMING_INTERVAL = 10.0  # the event stream carries the news; polls only check
 CLEANUP_SECONDS = 5.0
 PROGRESS_COALESCE = 0.2  # at most ~5 progress notifications a second per waiting call
 RECONCILE_RETRY = 30.0
-RECONCILE_GIVE_UP = 3600.0
-STORE_RETRY = 5.0  # seconds between tries while the ledger does not answer  # Replicate removes inputs after an hour: nothing left to match then
+RECONCILE_GIVE_UP = 3600.0  # Replicate removes inputs after an hour: nothing left to match then
+STORE_RETRY = 5.0  # seconds between tries while the ledger does not answer
 KEEP_FINISHED = 2_000  # finished predictions kept in memory for waiting calls; the ledger has the rest
 STATUS_RANK = {"starting": 0, "processing": 1}
 LOCAL_TENANT = "local"
@@ -71,7 +71,8 @@ class TooManyRuns(Exception):
 
 
 class NotYours(NotFoundError):
-    """The id belongs to another tenant (or to no one this server knows): answered as Replicate answers, 404."""
+    """The id belongs to another tenant (or to no one this server knows):
+    answered as Replicate answers, 404."""
 
     def __init__(self, kind: str = "prediction") -> None:
         super().__init__(f"The requested {kind} could not be found.", status=404, title="Not found")
@@ -237,13 +238,13 @@ class Supervisor:
         running = self.ledger.running(tenant) + self._starting.get(tenant, 0)
         if running >= limit:
             raise TooManyRuns(
-                f"Nothing was started: {running} of your runs are still going, the most this server allows each "
-                f"person (--max-runs-per-tenant {limit}). Wait for one with wait_for_prediction, or cancel one, "
-                "then call again."
+                f"Nothing was started: {running} of your runs are still going, "
+                f"the most this server allows each person (--max-runs-per-tenant {limit}). "
+                "Wait for one with wait_for_prediction, or cancel one, then call again."
             )
 
     async def start(self, request: StartRequest) -> Started:
-        """Create a prediction (ledger first); the create belongs to the server even if this call is cancelled."""
+        """Create a prediction (ledger first); the create is the server's even if this call is cancelled."""
         self._admit(request.tenant)
         self._starting[request.tenant] = self._starting.get(request.tenant, 0) + 1
         try:
@@ -280,8 +281,8 @@ class Supervisor:
     async def _create(self, request: StartRequest, intent: Intent, pending: _Pending) -> None:
         notes: list[str] = []
         webhook, events = request.webhook, request.webhook_events_filter
-        # Each account signs its webhooks with its own secret: the server's receiver knows only its own account's,
-        # so a person's own-token runs are followed by polls alone.
+        # Each account signs its webhooks with its own secret: the server's receiver knows only its own
+        # account's, so a person's own-token runs are followed by polls alone.
         if webhook is None and self.webhook_url is not None and self._client(request.tenant) is self.client:
             webhook, events = self.webhook_url, ["start", "output", "logs", "completed"]
         try:
@@ -317,8 +318,8 @@ class Supervisor:
             await self.abandon(prediction.id, tenant=request.tenant)
 
     async def start_training(self, request: TrainingRequest) -> Started:
-        """Create a training (ledger first, in the server's task group); followed like a prediction and canceled
-        when its lifetime is over."""
+        """Create a training (ledger first, in the server's task group); followed like a prediction and
+        canceled when its lifetime is over."""
         self._admit(request.tenant)
         intent = self.ledger.open_intent(
             target=request.target,
@@ -402,7 +403,8 @@ class Supervisor:
         return found
 
     def _hold(self, intent: Intent) -> None:
-        """This process is working on the intent: no scan here reconciles it, and its lease keeps others off."""
+        """This process is working on the intent:
+        no scan here reconciles it, and its lease keeps others off."""
         self._in_hand[intent.key] += 1
         self.coordination.claim(f"intent:{intent.key}")
 
@@ -458,7 +460,8 @@ class Supervisor:
         deadline: datetime | None = None,
         tenant: str = LOCAL_TENANT,
     ) -> Tracked:
-        """Follow `prediction` (once): poll it if this replica gets its lease, else watch the one that has it."""
+        """Follow `prediction` (once): poll it if this replica gets its lease,
+        else watch the one that has it."""
         tracked = self._tracked.get(prediction.id) or self._finished.get(prediction.id)
         if tracked is not None:
             self._accept(tracked, prediction)
@@ -480,7 +483,8 @@ class Supervisor:
         return tracked
 
     def _accept(self, tracked: Tracked, prediction: Job, *, publish: bool = True) -> bool:
-        """Take `prediction` as the latest state unless it is older than what is known (webhooks come out of order)."""
+        """Take `prediction` as the latest state unless it is older than what is known
+        (webhooks come out of order)."""
         current = tracked.latest
         if current.is_terminal and current.status:
             if not prediction.is_terminal:
@@ -541,7 +545,8 @@ class Supervisor:
                 self._finished.popitem(last=False)
 
     async def _watch_from_afar(self, tracked: Tracked) -> None:
-        """Another replica follows it: wait for its news, and take over if its lease lapses (the replica died)."""
+        """Another replica follows it: wait for its news, and take over if its lease lapses
+        (the replica died)."""
         with anyio.move_on_after(self.coordination.lease_seconds):
             await tracked.woken.wait()
         if tracked.woken.is_set():
@@ -566,7 +571,8 @@ class Supervisor:
             tracked.woken.set()
 
     async def _keep_leases(self) -> None:
-        """Renew the leases of what this replica follows; one lost to another replica is watched from then on."""
+        """Renew the leases of what this replica follows;
+        one lost to another replica is watched from then on."""
         while True:
             await anyio.sleep(self.coordination.lease_seconds / 3)
             owned = [t.id for t in self._tracked.values() if t.owned]
@@ -586,7 +592,8 @@ class Supervisor:
                     tracked.woken.set()
 
     async def _due(self, tracked: Tracked) -> bool:
-        """Sleep until the next poll is due (True), or until something changed that asks to look again (False)."""
+        """Sleep until the next poll is due (True),
+        or until something changed that asks to look again (False)."""
         now = anyio.current_time()
         due = max(tracked.polled_at + self.min_interval, tracked.fresh_at + self._interval(tracked, now))
         if due > now:
@@ -599,7 +606,8 @@ class Supervisor:
         return tracked.owned and not tracked.latest.is_terminal
 
     def _interval(self, tracked: Tracked, now: float) -> float:
-        """Seconds between polls; every figure scales with `min_interval` (a fast sandbox clock scales them down)."""
+        """Seconds between polls; every figure scales with `min_interval`
+        (a fast sandbox clock scales them down)."""
         scale = self.min_interval / MIN_INTERVAL
         age = (now - tracked.since) / scale
         if tracked.streaming:
@@ -663,7 +671,8 @@ class Supervisor:
             self._spawn(self._stream, tracked, stream)
 
     async def _stream(self, tracked: Tracked, url: str) -> None:
-        """Text and logs as the model makes them, while a call watches; the final state still comes from a poll."""
+        """Text and logs as the model makes them, while a call watches;
+        the final state still comes from a poll."""
         chunks = list(tracked.latest.output) if isinstance(tracked.latest.output, list) else []
         try:
             async for event in self._client(tracked.tenant).stream_events(url):
@@ -696,8 +705,8 @@ class Supervisor:
         return tracked if tracked is not None and tracked.tenant == tenant else None
 
     def _guard(self, job_id: str, tenant: str, kind: str) -> None:
-        """Another tenant's id is answered as unknown; so is any id the server did not record, when tenants share
-        one Replicate token (Replicate itself would show it to them)."""
+        """Another tenant's id is answered as unknown; so is any id the server did not record, when tenants
+        share one Replicate token (Replicate itself would show it to them)."""
         entry = self.ledger.get(job_id)
         if (entry is not None and entry.tenant != tenant) or (entry is None and self.strict_tenancy):
             raise NotYours(kind)

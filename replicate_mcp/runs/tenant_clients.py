@@ -1,9 +1,9 @@
 """Each tenant's Replicate client: its own token when users bring theirs, else the server's.
 
-A token a user brings is kept sealed (Fernet, with REPLICATE_MCP_STATE_KEY) in the shared state, so that another
-replica, or this one after a restart, can keep following that user's runs; it is never written in clear. Without a
-state key the seal's key lives only in this process: runs are then followed here until it exits, and anywhere once
-their owner calls again.
+A token a user brings is kept sealed (Fernet, with REPLICATE_MCP_STATE_KEY) in the shared state, so that
+another replica, or this one after a restart, can keep following that user's runs; it is never written in
+clear. Without a state key the seal's key lives only in this process: runs are then followed here until it
+exits, and anywhere once their owner calls again.
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ class TenantClients:
         return client
 
     def __call__(self, tenant: str) -> ReplicateClient:
-        """For the supervisor: the tenant's own client if its token is known here or unsealable, else the server's."""
+        """For the supervisor: the tenant's own client if its token is known here or unsealable,
+        else the server's."""
         known = self._clients.get(tenant)
         if known is not None:
             return known[1]

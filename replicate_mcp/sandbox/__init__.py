@@ -1,4 +1,5 @@
-"""A local, Replicate-compatible API server for tests, demos and benchmarks (imports nothing else of replicate_mcp)."""
+"""A local, Replicate-compatible API server for tests, demos and benchmarks
+(imports nothing else of replicate_mcp)."""
 
 from .app import create_app
 from .config import SandboxConfig

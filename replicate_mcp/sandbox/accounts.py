@@ -1,11 +1,11 @@
 """Accounts: as on Replicate, every API token belongs to one account, and an account sees only its own things.
 
-An account's predictions, trainings, files, private models and deployments are invisible to every other account
-(404, as Replicate answers); catalog models and public models are visible to all. A token's username comes from
-`SandboxConfig.accounts` (token -> username) when listed there; otherwise it is derived from the token, stable
-across restarts: `user-` and the first 10 hex digits of its SHA-256. Tokens starting `r8_sandbox` (the embedded
-sandbox's own and the test suite's) belong to the house account `sandbox`. Each account starts with one
-deployment, `<username>/hello-world-dep`.
+An account's predictions, trainings, files, private models and deployments are invisible to every other
+account (404, as Replicate answers); catalog models and public models are visible to all. A token's username
+comes from `SandboxConfig.accounts` (token -> username) when listed there; otherwise it is derived from the
+token, stable across restarts: `user-` and the first 10 hex digits of its SHA-256. Tokens starting
+`r8_sandbox` (the embedded sandbox's own and the test suite's) belong to the house account `sandbox`. Each
+account starts with one deployment, `<username>/hello-world-dep`.
 """
 
 from __future__ import annotations

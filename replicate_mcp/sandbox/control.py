@@ -36,7 +36,7 @@ async def clear_faults(request: Request) -> Response:
 
 
 async def get_events(request: Request) -> Response:
-    """Every event a prediction published (logs, output, done...) with the wall-clock time it was published."""
+    """Every event a prediction published (logs, output, done...), each with its wall-clock time."""
     run = state(request).engine.runs.get(request.path_params["id"])
     if run is None:
         return JSONResponse({"detail": "no such prediction in this sandbox"}, status_code=404)

@@ -1,6 +1,6 @@
-"""Replicate's agent-ready docs at Replicate's own paths: `/docs/llms.txt`, any docs page as Markdown when asked
-with `Accept: text/markdown` (or with `.md`), and each model's `/{owner}/{name}/llms.txt` (description, how to run
-it, its input and output schema, its README). No token needed, as on replicate.com."""
+"""Replicate's agent-ready docs at Replicate's own paths: `/docs/llms.txt`, any docs page as Markdown when
+asked with `Accept: text/markdown` (or with `.md`), and each model's `/{owner}/{name}/llms.txt` (description,
+how to run it, its input and output schema, its README). No token needed, as on replicate.com."""
 
 from __future__ import annotations
 

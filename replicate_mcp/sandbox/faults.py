@@ -50,7 +50,8 @@ class Faults:
         return {"rates": dict(self.rates), "queue": [vars(q).copy() for q in self.queue]}
 
     def pick(self, method: str, path: str) -> str | None:
-        """The fault to apply to this request, if any: queued entries first, then the random rates (API paths only)."""
+        """The fault to apply to this request, if any:
+        queued entries first, then the random rates (API paths only)."""
         for entry in self.queue:
             if entry.matches(method, path):
                 entry.count -= 1

@@ -1,7 +1,7 @@
 """Per-token, per-minute request budgets: creates, reads of one prediction, and everything else.
 
-Replicate gives `GET /predictions/{id}` a far larger bucket than the rest, so polling clients are not throttled
-by their own polls; the sandbox mirrors that with a bucket of ten times the "other" limit.
+Replicate gives `GET /predictions/{id}` a far larger bucket than the rest, so polling clients are not
+throttled by their own polls; the sandbox mirrors that with a bucket of ten times the "other" limit.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Signed webhook delivery (Standard Webhooks), throttled like Replicate's; https:// URLs only, as on Replicate.
+"""Signed webhook delivery (Standard Webhooks), throttled like Replicate's;
+https:// URLs only, as on Replicate.
 
 Delivering to any URL an agent names would let it make requests from the user's machine (to its LAN, to
 services on loopback); plain http is accepted only when the sandbox was started to allow it.

@@ -112,7 +112,8 @@ class FieldCheck:
         return not self.types or any(_type_ok(value, kind) for kind in self.types)
 
     def accepts(self, value: Any) -> bool:
-        """True only when the value is surely valid (exact types, enum, bounds); False means "ask jsonschema"."""
+        """True only when the value is surely valid (exact types, enum, bounds);
+        False means "ask jsonschema"."""
         if value is None:
             return self.nullable
         kind = type(value)

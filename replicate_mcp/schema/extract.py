@@ -14,7 +14,8 @@ _ENUM_TYPE_NOISE = ("title", "description")
 
 
 def unwrap_document(doc: dict) -> dict:
-    """Accept a version object ({openapi_schema}) or a model object ({latest_version}) as well as the schema."""
+    """Accept a version object ({openapi_schema}) or a model object
+    ({latest_version}) as well as the schema."""
     if "latest_version" in doc and isinstance(doc["latest_version"], dict):
         doc = doc["latest_version"]
     if "openapi_schema" in doc and isinstance(doc["openapi_schema"], dict):
@@ -115,7 +116,7 @@ def value_types(prop: dict) -> tuple[list[str], bool]:
 
 
 def non_null_branch(prop: dict) -> dict:
-    """For `anyOf: [X, {type: null}]` (pydantic v2 Optional) return X merged with the annotations; else prop."""
+    """For `anyOf: [X, {type: null}]` (pydantic v2 Optional): X merged with the annotations; else prop."""
     branches = prop.get("anyOf") or prop.get("oneOf")
     if isinstance(branches, list):
         real = [b for b in branches if isinstance(b, dict) and b.get("type") != "null"]

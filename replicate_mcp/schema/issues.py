@@ -78,8 +78,9 @@ def _issues(schema: ModelSchema, error: SchemaError) -> list[tuple[int, Validati
 
 
 def _kind(error: SchemaError) -> str:
-    """The keyword that failed. jsonschema sets it, the instance, the value and the subschema on every error it
-    yields; its stubs also allow the unset defaults of an error built by hand, hence the casts in this module."""
+    """The keyword that failed. jsonschema sets it, the instance, the value and the subschema on
+    every error it yields; its stubs also allow the unset defaults of an error built by hand,
+    hence the casts in this module."""
     return cast(str, error.validator)
 
 

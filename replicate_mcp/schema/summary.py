@@ -71,7 +71,8 @@ def _bounds(field: InputField) -> str | None:
 
 
 def _literal(value: Any, quote_all: bool = False) -> str:
-    """Enum values bare (1:1, webp) unless they hold spaces or | or would read as numbers: JSON-quoted then."""
+    """Enum values bare (1:1, webp) unless they hold spaces or | or would read as numbers:
+    JSON-quoted then."""
     if not isinstance(value, str):
         return (
             str(_num(value))

@@ -53,7 +53,8 @@ Replicate deletes outputs after 1 hour; this server saves output files locally f
 WORKFLOW_PROMPT = """\
 Use the Replicate tools to do this: {task}
 Steps: search_models to find a suitable model (prefer official, much-run ones); get_model to read its inputs;
-build the input from the task and the model's example; run_model (it validates first, so fix any field it names
+build the input from the task and the model's example; run_model (it validates first, so fix any \
+field it names
 and call again); if it returns a running prediction id, call wait_for_prediction. Report the output, and the
 local paths of any files."""
 
@@ -72,9 +73,10 @@ class ReplicateMCPServer(MCPServer):
 
     def serve_prediction_updates(self) -> None:
         """subscriptions/listen (2026-07-28) and resources/subscribe (2025) for prediction resources."""
-        # SDK private state (checked by tests/server/test_sdk_seams.py): the bus behind ctx.notify_* is reachable
-        # only as _subscriptions, and a handler for a method MCPServer does not route can only be added on its
-        # low-level server, as MCPServer's own completion() does (an Extension would advertise a capability).
+        # SDK private state (checked by tests/server/test_sdk_seams.py): the bus behind ctx.notify_* is
+        # reachable only as _subscriptions, and a handler for a method MCPServer does not route can
+        # only be added on its low-level server, as MCPServer's own completion() does (an Extension
+        # would advertise a capability).
         self.updates = PredictionUpdates(self._subscriptions)
         lowlevel = self._lowlevel_server
         lowlevel.add_request_handler(
@@ -111,7 +113,8 @@ class ReplicateMCPServer(MCPServer):
 def create_server(
     settings: Settings, *, base_url: str | None = None, tasks: PredictionTasks | None = None
 ) -> MCPServer:
-    """`base_url` points the server at a given API (tests use a running sandbox); `tasks` which tools run as MCP Tasks."""
+    """`base_url` points the server at a given API (tests use a running sandbox);
+    `tasks` which tools run as MCP Tasks."""
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[Services]:
@@ -150,8 +153,8 @@ def create_server(
 
 
 def _request_state(settings: Settings) -> RequestStateSecurity | None:
-    """Replicas share REPLICATE_MCP_STATE_KEY, so a request's sealed state (elicitation round trips) opens on any
-    of them; one process alone keeps the SDK's own key."""
+    """Replicas share REPLICATE_MCP_STATE_KEY, so a request's sealed state (elicitation round trips) opens on
+    any of them; one process alone keeps the SDK's own key."""
     if settings.state_key is None:
         return None
     key = hashlib.sha256(
@@ -161,8 +164,8 @@ def _request_state(settings: Settings) -> RequestStateSecurity | None:
 
 
 def _compact_tool_schemas(server: MCPServer) -> None:
-    # SDK private state (checked by tests/server/test_sdk_seams.py): MCPServer.list_tools() returns copies for the
-    # wire, and no public API replaces a registered tool's input or output schema.
+    # SDK private state (checked by tests/server/test_sdk_seams.py): MCPServer.list_tools() returns copies for
+    # the wire, and no public API replaces a registered tool's input or output schema.
     for tool in server._tool_manager.list_tools():
         tool.parameters = compact_schema(tool.parameters)
         if tool.fn_metadata.output_schema is not None:
@@ -216,8 +219,9 @@ def _register_resources(server: MCPServer) -> None:
 
 
 def http_app(server: MCPServer, settings: Settings):
-    """The streamable-HTTP ASGI app: explicit Host/Origin allow-lists, the --auth mode or the shared bearer token;
-    operations endpoints (/healthz, /readyz, /mcp/server-card) and webhooks beside it, outside the credential check."""
+    """The streamable-HTTP ASGI app: explicit Host/Origin allow-lists, the --auth mode or the shared
+    bearer token; operations endpoints (/healthz, /readyz, /mcp/server-card) and webhooks beside it,
+    outside the credential check."""
     problem = settings.auth_problem() or settings.exposure_problem()
     if problem:
         raise ConfigError(problem)
@@ -230,8 +234,9 @@ def http_app(server: MCPServer, settings: Settings):
         app = require_bearer(app, settings.http_token.get_secret_value())
     elif not settings.loopback_host:
         log.warning(
-            "replicate-mcp: --allow-unauthenticated: http://%s:%d/mcp answers ANYONE who can reach it, with no "
-            "token; they can run models billed to this account. Set REPLICATE_MCP_HTTP_TOKEN to stop this.",
+            "replicate-mcp: --allow-unauthenticated: http://%s:%d/mcp answers ANYONE who can reach it, "
+            "with no token; they can run models billed to this account. "
+            "Set REPLICATE_MCP_HTTP_TOKEN to stop this.",
             settings.host,
             settings.port,
         )
@@ -275,7 +280,8 @@ def run_server(settings: Settings) -> None:
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Accepted connections inherit it: otherwise each response (head and body written apart) waits ~40 ms for a delayed ACK.
+    # Accepted connections inherit it: otherwise each response (head and body written apart)
+    # waits ~40 ms for a delayed ACK.
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     listener.bind((settings.host.strip("[]"), settings.port))
     log.warning("replicate-mcp: streamable HTTP on http://%s:%d/mcp", settings.host, settings.port)

@@ -1,17 +1,19 @@
-"""Who is calling over HTTP: each user's own Replicate token, or an access token from the team's identity provider.
+"""Who is calling over HTTP: each user's own Replicate token,
+or an access token from the team's identity provider.
 
-The server is an OAuth 2.1 resource server built on the SDK (`MCPServer(token_verifier=..., auth=AuthSettings(...))`):
-the SDK's middleware reads `Authorization: Bearer`, asks a verifier here, answers 401 with `WWW-Authenticate`
-when it says no, and keeps the verified `AccessToken` in a context variable for the request's handlers.
+The server is an OAuth 2.1 resource server built on the SDK (`MCPServer(token_verifier=...,
+auth=AuthSettings(...))`): the SDK's middleware reads `Authorization: Bearer`, asks a verifier here,
+answers 401 with `WWW-Authenticate` when it says no, and keeps the verified `AccessToken` in a context
+variable for the request's handlers.
 
 - `--auth replicate-token`: the bearer is the caller's Replicate API token. It is checked once with
-  `GET /v1/account` and trusted for `auth_cache_ttl` seconds, cached under its SHA-256, never in clear; a revoked
-  token stops working when its entry expires. The tenant is the Replicate account's username, and the caller's
-  runs use the caller's token.
-- `--auth oauth`: the bearer is a JWT access token. PyJWT checks its signature against the issuer's JWKS (found in
-  the issuer's metadata unless `--oauth-jwks-url` is given), `iss`, `aud`, `exp` and `nbf`. The tenant is its
-  `sub`; models run with the server's own `REPLICATE_API_TOKEN`. The SDK serves the RFC 9728 metadata at
-  `/.well-known/oauth-protected-resource/mcp`.
+  `GET /v1/account` and trusted for `auth_cache_ttl` seconds, cached under its SHA-256, never in clear; a
+  revoked token stops working when its entry expires. The tenant is the Replicate account's username, and the
+  caller's runs use the caller's token.
+- `--auth oauth`: the bearer is a JWT access token. PyJWT checks its signature against the issuer's JWKS
+  (found in the issuer's metadata unless `--oauth-jwks-url` is given), `iss`, `aud`, `exp` and `nbf`. The
+  tenant is its `sub`; models run with the server's own `REPLICATE_API_TOKEN`. The SDK serves the RFC 9728
+  metadata at `/.well-known/oauth-protected-resource/mcp`.
 
 `current_principal()` is the one question the rest of the server asks.
 """

@@ -1,11 +1,12 @@
 """MCP logging on the 2025 protocol versions: a prediction's log lines, sent to a client that asked for them.
 
-The server declares `logging` and answers `logging/setLevel`; once a connection set a level of `info` or lower,
-every tool call on it that waits on a prediction sends that prediction's new log lines as `notifications/message`
-(logger `replicate`, level `info`) on the call's own stream. Lines are sent once per connection, at most one
-message a second per call (the rest follow with the next, and the last lines when the run ends), each message at
-most `MAX_CHARS` (the newest lines kept). The 2026-07-28 revision removed logging (SEP-2577): there `logging/setLevel`
-is not served, nothing is sent here, and log lines reach the client as progress messages and task status only.
+The server declares `logging` and answers `logging/setLevel`; once a connection set a level of `info` or
+lower, every tool call on it that waits on a prediction sends that prediction's new log lines as
+`notifications/message` (logger `replicate`, level `info`) on the call's own stream. Lines are sent once per
+connection, at most one message a second per call (the rest follow with the next, and the last lines when the
+run ends), each message at most `MAX_CHARS` (the newest lines kept). The 2026-07-28 revision removed logging
+(SEP-2577): there `logging/setLevel` is not served, nothing is sent here, and log lines reach the client as
+progress messages and task status only.
 
 The tools stay unaware: a tools/call on such a connection sees its services through a view whose supervisor
 hands every state it waits on to the forwarder first. The one door is `ClientLogging.mount(server)`.
@@ -55,8 +56,8 @@ class ClientLogging:
 
     def mount(self, server: MCPServer) -> None:
         server.middleware.append(self._around_call)
-        # SDK private state (checked by tests/server/test_sdk_seams.py): MCPServer has no public way to handle a
-        # method it does not route (logging/setLevel) or to wrap one it does (server/discover).
+        # SDK private state (checked by tests/server/test_sdk_seams.py): MCPServer has no public way to handle
+        # a method it does not route (logging/setLevel) or to wrap one it does (server/discover).
         lowlevel = server._lowlevel_server
         lowlevel.add_request_handler("logging/setLevel", SetLevelRequestParams, self._set_level)
         discover = lowlevel.get_request_handler("server/discover")
@@ -179,7 +180,8 @@ def _without_logging(discover: Any) -> Any:
 
 
 def _connection(ctx: ServerRequestContext[Any, Any]) -> Any:
-    """The client's connection: a level set on it holds for its later calls (the session keeps no such state)."""
+    """The client's connection: a level set on it holds for its later calls
+    (the session keeps no such state)."""
     # SDK private state (checked by tests/server/test_sdk_seams.py): ServerSession is a per-request proxy and
     # names its connection nowhere publicly; nothing else lives as long as the client's connection.
     return ctx.session._connection

@@ -1,10 +1,11 @@
 """`completion/complete`: argument suggestions for the prompt and the resource templates.
 
 A model argument (the prompt's `model`, `replicate://models/{owner}/{name}`) is completed with the models this
-server has run for the caller (the ledger, newest first), then Replicate's search for what was typed; a prediction
-id (`replicate://predictions/{id}`, `.../files/{n}`) with the caller's own predictions, and a file number with the
-files saved for that prediction. Everything comes through `Services`, so with --auth a caller sees only its own
-runs. A failed search leaves the local suggestions; an argument this server does not know gets no suggestions.
+server has run for the caller (the ledger, newest first), then Replicate's search for what was typed; a
+prediction id (`replicate://predictions/{id}`, `.../files/{n}`) with the caller's own predictions, and a
+file number with the files saved for that prediction. Everything comes through `Services`, so with --auth
+a caller sees only its own runs. A failed search leaves the local suggestions; an argument this server
+does not know gets no suggestions.
 
 The one door is `register_completions(server)`, called by `create_server`.
 """
@@ -34,8 +35,8 @@ PREDICTION_TEMPLATES = ("replicate://predictions/{id}", "replicate://predictions
 
 
 def register_completions(server: MCPServer) -> None:
-    # SDK private state (checked by tests/server/test_sdk_seams.py): the public @server.completion() passes the
-    # handler no request context, and a completion needs the caller's services and identity.
+    # SDK private state (checked by tests/server/test_sdk_seams.py): the public @server.completion() passes
+    # the handler no request context, and a completion needs the caller's services and identity.
     server._lowlevel_server.add_request_handler("completion/complete", CompleteRequestParams, _complete)
 
 
@@ -89,7 +90,8 @@ async def models(svc: Services, typed: str) -> list[str]:
 
 
 def _slug(model: str) -> str:
-    """`owner/name` of a ledger entry's model (`owner/name:version` too); deployments and bare versions: none."""
+    """`owner/name` of a ledger entry's model (`owner/name:version` too);
+    deployments and bare versions: none."""
     slug = model.split(":")[0]
     return slug if slug.count("/") == 1 and not slug.startswith("deployments/") else ""
 

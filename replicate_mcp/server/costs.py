@@ -1,9 +1,10 @@
-"""Prices at the tool layer: an estimate before a run, the caps and the user's confirmation it may need, the cost after.
+"""Prices at the tool layer: an estimate before a run,
+the caps and the user's confirmation it may need, the cost after.
 
 Confirmation uses the SDK's `Resolve`/`Elicit`, which serve both protocol eras: a tool parameter annotated
-`Annotated[ElicitationResult[CostConfirmation], Resolve(fn)]` runs `fn` before the tool body. `fn` asks only when
-`--confirm-above` is set and the estimate is above it; a client that cannot be asked gets a tool error stating
-the estimate and the flag, so an agent can never confirm on the user's behalf.
+`Annotated[ElicitationResult[CostConfirmation], Resolve(fn)]` runs `fn` before the tool body. `fn` asks only
+when `--confirm-above` is set and the estimate is above it; a client that cannot be asked gets a tool error
+stating the estimate and the flag, so an agent can never confirm on the user's behalf.
 """
 
 # No `from __future__ import annotations`: the SDK reads the resolvers' signatures.
@@ -93,7 +94,8 @@ def unpriced(prediction: Job) -> str | None:
 
 
 def cost_note(prediction: Job, files: int, before: Estimate | None = None) -> str | None:
-    """One line for a result: the cost after a run, else the estimate before it, else why there is no number."""
+    """One line for a result: the cost after a run, else the estimate before it,
+    else why there is no number."""
     after = cost_after(prediction, files)
     if after is not None:
         return f"cost {after.text}"
@@ -124,9 +126,10 @@ async def _ask(ctx: Context, what: str, total: Estimate | None) -> Elicit[CostCo
     if not _can_elicit(ctx):
         raise ToolError(
             f"Nothing was created: {what} has an estimated cost of {total.text}, above this server's "
-            f"--confirm-above of {usd(limit)}, and this client cannot ask the user to confirm (it does not support "
-            "MCP elicitation). Only the user can approve it: they can raise --confirm-above "
-            "(REPLICATE_MCP_CONFIRM_ABOVE) or use a client that asks; or choose a cheaper input."
+            f"--confirm-above of {usd(limit)}, and this client cannot ask the user to confirm "
+            "(it does not support MCP elicitation). Only the user can approve it: "
+            "they can raise --confirm-above (REPLICATE_MCP_CONFIRM_ABOVE) or use a client that asks; "
+            "or choose a cheaper input."
         )
     return Elicit(
         f"Start {what}? Estimated cost {total.text}; this server asks above {usd(limit)}.", CostConfirmation

@@ -1,8 +1,9 @@
 """Replicate's Markdown docs for agents: the docs index (`/docs/llms.txt`), any page as Markdown
-(`Accept: text/markdown`), and a model's own `/{owner}/{name}/llms.txt`, falling back to its README from the API.
+(`Accept: text/markdown`), and a model's own `/{owner}/{name}/llms.txt`,
+falling back to its README from the API.
 
-Fetched only from the configured docs base URL, cached for an hour, and cut to a bounded size with every heading
-kept, so an agent sees the shape of a long page and where the rest is.
+Fetched only from the configured docs base URL, cached for an hour, and cut to a bounded size with every
+heading kept, so an agent sees the shape of a long page and where the rest is.
 """
 
 from __future__ import annotations

@@ -37,7 +37,8 @@ def explain(exc: BaseException) -> str:
     if isinstance(exc, MissingTokenError):
         return (
             "No Replicate API token is configured. Set REPLICATE_API_TOKEN in this server's environment "
-            "(get one at https://replicate.com/account/api-tokens), or start it with --sandbox to try it offline."
+            "(get one at https://replicate.com/account/api-tokens), "
+            "or start it with --sandbox to try it offline."
         )
     if isinstance(exc, AuthenticationError):
         return "Replicate rejected the API token (401). Check REPLICATE_API_TOKEN; it should start with r8_."
@@ -54,7 +55,10 @@ def explain(exc: BaseException) -> str:
             for f in exc.invalid_fields
             if isinstance(f, dict)
         )
-        return f"Replicate refused the request: {fields or exc}. Nothing was run. Fix the fields named and call again."
+        return (
+            f"Replicate refused the request: {fields or exc}. Nothing was run. "
+            "Fix the fields named and call again."
+        )
     if isinstance(exc, RateLimitError):
         wait = f"in about {exc.retry_after:.0f}s" if exc.retry_after else "in a few seconds"
         return f"Replicate's rate limit was hit ({exc}); nothing was sent past it. Retry {wait}."

@@ -1,7 +1,7 @@
 """Who may talk to the streamable-HTTP endpoint: Host/Origin allow-lists (DNS rebinding) and a bearer token.
 
-The SDK protects Host and Origin on its own only when bound to a loopback name; the allow-lists here are always
-explicit, so binding another address never turns the checks off.
+The SDK protects Host and Origin on its own only when bound to a loopback name; the allow-lists here are
+always explicit, so binding another address never turns the checks off.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"
 WILDCARD_BINDS = frozenset({"0.0.0.0", "::", ""})
 UNAUTHORIZED = (
     b'{"error":"unauthorized","error_description":'
-    b'"send the header Authorization: Bearer <token>, the token being REPLICATE_MCP_HTTP_TOKEN of the server"}'
+    b'"send the header Authorization: Bearer <token>, '
+    b'the token being REPLICATE_MCP_HTTP_TOKEN of the server"}'
 )
 
 
@@ -77,8 +78,9 @@ def require_bearer(app: ASGIApp, token: str) -> ASGIApp:
 
 
 AUTH_HELP = {
-    "replicate-token": "send your own Replicate API token as the header Authorization: Bearer r8_... (create one at "
-    "https://replicate.com/account/api-tokens); a token Replicate refuses is refused here",
+    "replicate-token": "send your own Replicate API token as the header Authorization: "
+    "Bearer r8_... (create one at https://replicate.com/account/api-tokens); "
+    "a token Replicate refuses is refused here",
     "oauth": "sign in with your team's identity provider and send its access token as Authorization: Bearer "
     "<token>; the WWW-Authenticate header's resource_metadata URL names the provider. Expired tokens and "
     "tokens issued for another audience are refused",
@@ -86,7 +88,8 @@ AUTH_HELP = {
 
 
 def explain_unauthorized(app: ASGIApp, mode: str) -> ASGIApp:
-    """The SDK's 401 for `--auth <mode>` with a body that says what to send; its WWW-Authenticate header is kept."""
+    """The SDK's 401 for `--auth <mode>` with a body that says what to send;
+    its WWW-Authenticate header is kept."""
     body = json.dumps(
         {"error": "invalid_token", "error_description": "no valid credential: " + AUTH_HELP[mode]}
     ).encode()

@@ -1,5 +1,6 @@
-"""What get_model adds to a model's card beyond its inputs: how it is billed, whether it may cold-boot, a trainer's
-training inputs, its docs (llms.txt, else README; bounded, headings kept) and its recent versions with dates."""
+"""What get_model adds to a model's card beyond its inputs: how it is billed, whether it may
+cold-boot, a trainer's training inputs, its docs (llms.txt, else README; bounded, headings kept) and
+its recent versions with dates."""
 
 from __future__ import annotations
 

@@ -1,9 +1,11 @@
-"""Endpoints for operators beside /mcp, outside any bearer or OAuth check: liveness, readiness, the server card.
+"""Endpoints for operators beside /mcp, outside any bearer or OAuth check:
+liveness, readiness, the server card.
 
 - `GET /healthz`: 200 while the process serves requests (liveness: restart it when this fails).
 - `GET /readyz`: 200 when every readiness check passes, else 503 with what failed (route traffic elsewhere).
-  `standard_checks()` makes the embedded ones (the server's state is open, the ledger answers, the output folder
-  is writable); a server's `readiness_checks` list is the hook for more (a shared state store, an object store).
+  `standard_checks()` makes the embedded ones (the server's state is open, the ledger answers, the
+  output folder is writable); a server's `readiness_checks` list is the hook for more (a shared
+  state store, an object store).
 - `GET /mcp/server-card`: the SEP-2127 server card (`application/mcp-server-card+json`), describing the remote
   endpoint: its URL, its transport, the protocol versions it speaks and the header a client must send.
 """
@@ -50,7 +52,8 @@ AUTHORIZATION_HEADERS = {
 
 
 def standard_checks(services: Callable[[], Services | None]) -> list[ReadinessCheck]:
-    """The embedded state's checks: `services()` is the running server's Services, or None before its lifespan."""
+    """The embedded state's checks: `services()` is the running server's Services,
+    or None before its lifespan."""
 
     async def state_open() -> str | None:
         if services() is None:

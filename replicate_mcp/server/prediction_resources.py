@@ -1,25 +1,27 @@
-"""Predictions as MCP resources: the caller's recent ones listed, and their changes notified, in both protocol eras.
+"""Predictions as MCP resources: the caller's recent ones listed, and their changes notified,
+in both protocol eras.
 
-`resources/list` shows the caller's most recent predictions (`replicate://predictions/{id}`) and their saved files
-(`replicate://predictions/{id}/files/{n}`), read from the ledger view of the current caller (with --auth, each
-person sees only their own).
+`resources/list` shows the caller's most recent predictions (`replicate://predictions/{id}`) and their saved
+files (`replicate://predictions/{id}/files/{n}`), read from the ledger view of the current caller (with
+--auth, each person sees only their own).
 
 Subscriptions name one of those URIs. While the prediction runs, each change the supervisor records
-(`Tracked.changed`) becomes a `notifications/resources/updated` for the prediction's URI, at most one per COALESCE
-seconds; when it has ended and its files are kept, a last one for it and one for each subscribed file. A finished
-prediction does not change any more: subscribing to it is accepted and never fires.
+(`Tracked.changed`) becomes a `notifications/resources/updated` for the prediction's URI, at most one per
+COALESCE seconds; when it has ended and its files are kept, a last one for it and one for each subscribed
+file. A finished prediction does not change any more: subscribing to it is accepted and never fires.
 
-- 2026-07-28, `subscriptions/listen`: each stream is served by the SDK's ListenHandler over a bus of its own that
-  also carries the server's shared events, so a prediction's news reaches only the streams that asked for it. URIs
-  that are not the caller's predictions are left out of the acknowledged filter.
-- 2025-11-25 and older, `resources/subscribe` / `resources/unsubscribe`: news goes out on the session's own channel;
-  a session's followers stop when it closes. Another person's prediction is refused as unknown.
+- 2026-07-28, `subscriptions/listen`: each stream is served by the SDK's ListenHandler over a bus of its own
+  that also carries the server's shared events, so a prediction's news reaches only the streams that asked for
+  it. URIs that are not the caller's predictions are left out of the acknowledged filter.
+- 2025-11-25 and older, `resources/subscribe` / `resources/unsubscribe`: news goes out on the session's own
+  channel; a session's followers stop when it closes. Another person's prediction is refused as unknown.
 
-Task status (the Tasks extension, 2026-07-28): a `subscriptions/listen` whose filter names task ids in `tasksStatus`
-(from a client that declared the extension; -32021 otherwise) gets `notifications/tasks/status` on its stream for
-the caller's own runs among them, each carrying what `tasks/get` would answer at that moment: the current state at
-once, then each change of status or status message, a working task's at most one per TASK_STATUS_INTERVAL seconds,
-and the last one, with the result inlined, when the run is over. The acknowledgement names the honored task ids.
+Task status (the Tasks extension, 2026-07-28): a `subscriptions/listen` whose filter names task ids in
+`tasksStatus` (from a client that declared the extension; -32021 otherwise) gets `notifications/tasks/status`
+on its stream for the caller's own runs among them, each carrying what `tasks/get` would answer at that
+moment: the current state at once, then each change of status or status message, a working task's at most one
+per TASK_STATUS_INTERVAL seconds, and the last one, with the result inlined, when the run is over. The
+acknowledgement names the honored task ids.
 """
 
 from __future__ import annotations
@@ -119,7 +121,8 @@ def listed_resources(ledger: LedgerStore | TenantLedger) -> list[Resource]:
 
 
 def own_prediction(ledger: LedgerStore, uri: str) -> LedgerEntry | None:
-    """The caller's prediction that `uri` (a prediction's or one of its files') names, if the ledger view has it."""
+    """The caller's prediction that `uri` (a prediction's or one of its files') names,
+    if the ledger view has it."""
     match = SUBSCRIBABLE.match(uri)
     entry = ledger.get(match[1]) if match else None
     return entry if entry is not None and entry.kind == "prediction" else None
@@ -146,7 +149,8 @@ async def follow(supervisor: Supervisor, entry: LedgerEntry, announce: Announce)
 
 
 def announcer(send: Callable[[str], Awaitable[Any]], uris: list[str]) -> Announce:
-    """The prediction's URI on every change; a file's URI once, when the prediction is over (its file is saved)."""
+    """The prediction's URI on every change;
+    a file's URI once, when the prediction is over (its file is saved)."""
 
     async def announce(final: bool) -> None:
         for uri in uris:
@@ -177,9 +181,11 @@ def asked_tasks(notifications: SubscriptionFilter) -> list[str]:
 
 
 async def follow_task(svc: Services, task_id: str, send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
-    """Send a task's state now, then on each change of its status or message, until it is over (result inlined).
+    """Send a task's state now, then on each change of its status or message,
+    until it is over (result inlined).
 
-    A working task's news goes out at most once per TASK_STATUS_INTERVAL: after a pause the newest state is sent."""
+    A working task's news goes out at most once per TASK_STATUS_INTERVAL:
+    after a pause the newest state is sent."""
     try:
         tracked = svc.supervisor.known(task_id) or await svc.supervisor.refresh(
             task_id, kind=run_kind(svc, task_id)
@@ -207,9 +213,9 @@ async def follow_task(svc: Services, task_id: str, send: Callable[[dict[str, Any
 
 
 class _TaskAck:
-    """The session as the SDK's ListenHandler sees it: its acknowledgement also names the honored task ids (a field
-    of the Tasks extension the SDK does not know), and `acked` is set once it is sent, since the acknowledgement
-    must be the stream's first frame."""
+    """The session as the SDK's ListenHandler sees it: its acknowledgement also names the honored task ids (a
+    field of the Tasks extension the SDK does not know), and `acked` is set once it is sent, since the
+    acknowledgement must be the stream's first frame."""
 
     def __init__(self, session: Any, task_ids: list[str]) -> None:
         self._session = session
@@ -235,7 +241,8 @@ class _TaskAck:
 
 
 class _StreamBus:
-    """One listen stream's bus: the server's shared events, and the news of the predictions this stream asked for."""
+    """One listen stream's bus: the server's shared events,
+    and the news of the predictions this stream asked for."""
 
     def __init__(self, shared: SubscriptionBus) -> None:
         self._shared = shared
@@ -282,7 +289,7 @@ class PredictionUpdates:
     async def listen(
         self, ctx: ServerRequestContext[Any, Any], params: SubscriptionsListenRequestParams
     ) -> SubscriptionsListenResult:
-        """One stream: the SDK's handler, fed by followers of the caller's own predictions among those asked for."""
+        """One stream: the SDK's handler, fed by followers of the asked-for predictions the caller owns."""
         if self._streams >= MAX_STREAMS:
             raise MCPError(
                 INTERNAL_ERROR, "Subscription limit reached: close a subscriptions/listen stream first"
@@ -405,7 +412,7 @@ class PredictionUpdates:
 
 
 def _connection_of(ctx: ServerRequestContext[Any, Any]) -> Any:
-    """The 2025 session's connection (its `exit_stack` closes with it). The SDK 2.3 hands handlers only the per-request
-    ServerSession proxy, which holds its connection as `_connection`."""
+    """The 2025 session's connection (its `exit_stack` closes with it). The SDK 2.3 hands handlers only the
+    per-request ServerSession proxy, which holds its connection as `_connection`."""
     # SDK private state (checked by tests/server/test_sdk_seams.py): no public API names the connection
     return ctx.session._connection

@@ -15,7 +15,8 @@ BULKY = 200  # characters: beside a text member, a list or object larger than th
 
 
 def output_text(output: Any, kind: str) -> str | None:
-    """Text outputs joined; objects as compact JSON with data URIs shortened; None when the output is only files."""
+    """Text outputs joined; objects as compact JSON with data URIs shortened;
+    None when the output is only files."""
     if output is None:
         return None
     if isinstance(output, list) and all(isinstance(x, str) for x in output):

@@ -42,9 +42,9 @@ LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 @dataclass
 class Services:
-    """The process's services. `client`, `supervisor`, `ledger` and `inputs` are seen through the current caller:
-    with --auth, each tenant gets its own client and sees only its own runs, entries and uploads, whatever tool,
-    resource or extension asks."""
+    """The process's services. `client`, `supervisor`, `ledger` and `inputs` are seen through the current
+    caller: with --auth, each tenant gets its own client and sees only its own runs, entries and uploads,
+    whatever tool, resource or extension asks."""
 
     settings: Settings
     base_client: ReplicateClient
@@ -302,5 +302,6 @@ async def open_services(settings: Settings, *, base_url: str | None = None) -> A
 
 
 def _insecure_webhooks(settings: Settings) -> bool:
-    """The embedded sandbox may deliver to this server's own http:// receiver, and only with a public URL set."""
+    """The embedded sandbox may deliver to this server's own http:// receiver,
+    and only with a public URL set."""
     return settings.webhook_url is not None and settings.webhook_url.startswith("http://")

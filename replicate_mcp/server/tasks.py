@@ -1,14 +1,16 @@
-"""MCP Tasks (`io.modelcontextprotocol/tasks`, SEP-2663) for runs: the task is the prediction (or the training).
+"""MCP Tasks (`io.modelcontextprotocol/tasks`, SEP-2663) for runs:
+the task is the prediction (or the training).
 
-On a 2026-07-28 request whose client declares the extension, a call to `run_model` or `create_prediction` starts
-its prediction exactly as `create_prediction` does (validated, ledger first, bounded by its lifetime, followed
-by the supervisor) and answers at once with a `CreateTaskResult` whose task id is the prediction id; `train_model`
-already answers at once, so its own result names the training and the task id is the training id. Input that
-is refused starts nothing, so it stays a plain tool error. `tasks/get` is a view on the supervisor (after a
-restart: the ledger, then one GET) and inlines a finished run rendered as its tools render it (`get_prediction`,
-`get_training`); a model failure is a `completed` task with an `isError` result. `tasks/cancel` cancels upstream.
-`task_state` is also what each `notifications/tasks/status` carries (`prediction_resources`). Every other client,
-and every other tool, gets the synchronous tools unchanged: the tools never know they ran as a task.
+On a 2026-07-28 request whose client declares the extension, a call to `run_model` or `create_prediction`
+starts its prediction exactly as `create_prediction` does (validated, ledger first, bounded by its lifetime,
+followed by the supervisor) and answers at once with a `CreateTaskResult` whose task id is the prediction id;
+`train_model` already answers at once, so its own result names the training and the task id is the training
+id. Input that is refused starts nothing, so it stays a plain tool error. `tasks/get` is a view on the
+supervisor (after a restart: the ledger, then one GET) and inlines a finished run rendered as its tools render
+it (`get_prediction`, `get_training`); a model failure is a `completed` task with an `isError` result.
+`tasks/cancel` cancels upstream. `task_state` is also what each `notifications/tasks/status` carries
+(`prediction_resources`). Every other client, and every other tool, gets the synchronous tools unchanged: the
+tools never know they ran as a task.
 
 The one door is `PredictionTasks`, an SDK `Extension` that `create_server` mounts.
 """
@@ -72,7 +74,8 @@ Start = Callable[[dict[str, Any]], dict[str, Any]]  # a tool's arguments -> crea
 
 
 def same_run(arguments: dict[str, Any]) -> dict[str, Any]:
-    """`run_model` and `create_prediction` start the same prediction (waiting and keep_running do not apply)."""
+    """`run_model` and `create_prediction` start the same prediction
+    (waiting and keep_running do not apply)."""
     return {name: value for name, value in arguments.items() if name in START_ARGUMENTS}
 
 
@@ -107,7 +110,8 @@ class PredictionTasks(Extension):
         self.server: MCPServer | None = None
 
     def mount(self, server: MCPServer) -> None:
-        """The server this extension is passed to (it starts runs through that server's `create_prediction`)."""
+        """The server this extension is passed to
+        (it starts runs through that server's `create_prediction`)."""
         self.server = server
 
     def methods(self) -> list[MethodBinding]:
@@ -184,7 +188,8 @@ class PredictionTasks(Extension):
     # --- helpers ------------------------------------------------------------------------------------------
 
     def _checked(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> Services:
-        """The client declared Tasks (-32021 if not), the routing header agrees, and the task is known here."""
+        """The client declared Tasks (-32021 if not), the routing header agrees,
+        and the task is known here."""
         require_tasks(
             ctx,
             f"tasks/* need the {TASKS} extension declared in the client's capabilities; without "
@@ -204,7 +209,8 @@ class PredictionTasks(Extension):
         return svc
 
     async def _tracked(self, svc: Services, task_id: str) -> Tracked | str:
-        """What the supervisor follows; after a restart, Replicate is asked once and the supervisor follows it."""
+        """What the supervisor follows; after a restart,
+        Replicate is asked once and the supervisor follows it."""
         tracked = svc.supervisor.known(task_id)
         if tracked is not None and tracked.latest.created_at is not None:
             return tracked
@@ -220,7 +226,8 @@ class PredictionTasks(Extension):
 
 
 async def task_state(svc: Services, tracked: Tracked) -> dict[str, Any]:
-    """What tasks/get answers for a followed run, its result inlined once it is over (a failed model: isError)."""
+    """What tasks/get answers for a followed run, its result inlined once it is over
+    (a failed model: isError)."""
     task = _task(svc, tracked)
     if task["status"] == "failed":
         task["error"] = {
@@ -289,7 +296,8 @@ def run_kind(svc: Services, task_id: str, tracked: Tracked | None = None) -> str
 
 
 def _ttl_ms(tracked: Tracked | None, created: str) -> int:
-    """A training's task lives as long as the training may run, and an hour more; 5 h when that is not known."""
+    """A training's task lives as long as the training may run, and an hour more;
+    5 h when that is not known."""
     deadline = tracked.deadline if tracked is not None else None
     try:
         began = datetime.fromisoformat(created.replace("Z", "+00:00"))

@@ -47,8 +47,8 @@ KeepArg = Annotated[
     bool, Field(description="Keep it running if this call is canceled or the client goes away")
 ]
 # Filled by the server before the call (asks the user above --confirm-above), never by the agent.
-# Filled by the SDK with the resolver's outcome; `= None` only lets it follow defaulted parameters. Written as the
-# union the SDK takes for "the whole outcome" (not the ElicitationResult alias) so that it may include None.
+# Filled by the SDK with the resolver's outcome; `= None` only lets it follow defaulted parameters. Written
+# as the union the SDK takes for "the whole outcome" (not the ElicitationResult alias) so it may include None.
 ApprovalArg = Annotated[
     AcceptedElicitation[costs.CostConfirmation] | DeclinedElicitation | CancelledElicitation | None,
     Resolve(costs.confirm_run),
@@ -85,13 +85,15 @@ async def _target(svc: Services, model: str) -> Target:
     if not _allowed(svc, target):
         allowed = ", ".join(svc.settings.allow_models)
         raise ToolError(
-            f"{target.slug} is not allowed on this server (allowed: {allowed}); ask the user to add it to --allow-models"
+            f"{target.slug} is not allowed on this server (allowed: {allowed}); "
+            "ask the user to add it to --allow-models"
         )
     return target
 
 
 def _allowed(svc: Services, target: Target) -> bool:
-    """A deployment is allowed by its own name (deployments/owner/name or deployments/owner/*) or by its model's."""
+    """A deployment is allowed by its own name
+    (deployments/owner/name or deployments/owner/*) or by its model's."""
     if not target.slug.startswith("deployments/"):
         return svc.settings.model_allowed(target.slug)
     owner = target.slug.split("/")[1]
@@ -106,7 +108,8 @@ async def _not_found(svc: Services, model: str) -> str:
     ref = parse_ref(model)
     if ref.deployment:
         return (
-            f"No deployment {ref.slug} on this Replicate account (deployments are named owner/deployment-name). "
+            f"No deployment {ref.slug} on this Replicate account "
+            "(deployments are named owner/deployment-name). "
             "Check the name on https://replicate.com/deployments, or run the model by owner/name."
         )
     if ref.name is None or ref.slug is None:  # a bare version id: resolve() explains those itself
@@ -158,7 +161,8 @@ def _mask_local_files(target: Target, input: dict[str, Any]) -> dict[str, Any]:
 
 
 def _local_file_problems(svc: Services, target: Target, given: dict[str, Any]) -> list[results.Problem]:
-    """The checks run_model applies to a local path, made now: allowed folder, no links, readable, not too large."""
+    """The checks run_model applies to a local path, made now:
+    allowed folder, no links, readable, not too large."""
     problems = []
     for name in sorted(target.schema.file_fields & given.keys()):
         value = given[name]
@@ -230,7 +234,8 @@ def _budget(svc: Services, wait_seconds: float | None) -> float:
 
 
 def _lifetime(svc: Services, cancel_after: str | float | None) -> float:
-    """Seconds for Cancel-After: the server's default, or the call's choice between 5 s and the server's cap."""
+    """Seconds for Cancel-After: the server's default,
+    or the call's choice between 5 s and the server's cap."""
     cap = svc.settings.max_cancel_after
     if cancel_after is None:
         return svc.settings.default_lifetime
@@ -240,8 +245,8 @@ def _lifetime(svc: Services, cancel_after: str | float | None) -> float:
         raise ToolError(f"cancel_after: {exc}") from None
     if not math.isfinite(seconds) or not 5 <= seconds <= cap:
         raise ToolError(
-            f"cancel_after must be between 5s and {_duration_text(cap)} on this server (got {cancel_after!r}); "
-            "a longer lifetime needs the server's --max-cancel-after"
+            f"cancel_after must be between 5s and {_duration_text(cap)} on this server "
+            f"(got {cancel_after!r}); a longer lifetime needs the server's --max-cancel-after"
         )
     return seconds
 
@@ -336,7 +341,8 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         docs: Annotated[bool, Field(description="Include its docs (llms.txt or README)")] = False,
         versions: Annotated[int, Field(ge=0, le=20, description="Include this many recent versions")] = 0,
     ) -> Annotated[CallToolResult, results.ModelCard]:
-        """A model's card: inputs (name type default range; * = required), output kind, example input, billing."""
+        """A model's card: inputs (name type default range; * = required), output kind, \
+example input, billing."""
         svc = services(ctx)
         target = await _target(svc, model)
         info = await svc.resolver.model(*(target.model or target.slug).split("/", 1))
@@ -362,7 +368,8 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
     async def validate_input_tool(
         model: ModelArg, input: InputArg, ctx: Context
     ) -> Annotated[CallToolResult, results.ValidationReport]:
-        """Dry run: check an input against the model's schema; lists every problem with its fix. Creates nothing."""
+        """Dry run: check an input against the model's schema; lists every problem with its fix. \
+Creates nothing."""
         svc = services(ctx)
         target = await _target(svc, model)
         verdict = _check(target, input)
@@ -394,7 +401,8 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         images: ImagesArg = True,
         approval: ApprovalArg = None,
     ) -> Annotated[CallToolResult, results.PredictionResult]:
-        """Validate, run and wait (with progress). Returns outputs (text, saved files, image previews), or a handle if still running."""
+        """Validate, run and wait (with progress). \
+Returns outputs (text, saved files, image previews), or a handle if still running."""
         svc = services(ctx)
         budget = _budget(svc, wait_seconds)
         lifetime = _lifetime(svc, cancel_after)
@@ -450,7 +458,8 @@ def register_tools(server: MCPServer, *, read_only: bool) -> None:
         cancel_after: LifetimeArg = None,
         approval: ApprovalArg = None,
     ) -> Annotated[CallToolResult, results.PredictionResult]:
-        """Validate and start a prediction without waiting; returns its id at once. The server follows it and saves its files."""
+        """Validate and start a prediction without waiting; returns its id at once. \
+The server follows it and saves its files."""
         svc = services(ctx)
         lifetime = _lifetime(svc, cancel_after)
         costs.require_approval(approval)  # a decline sends nothing, not even a file
@@ -588,7 +597,8 @@ def _register_reading(server: MCPServer) -> None:
 
 
 def _ledger_page(svc: Services, cursor: str | None, size: int = 50) -> results.PredictionList:
-    """The caller's own predictions from the ledger, newest first; the cursor is the last id of the page before."""
+    """The caller's own predictions from the ledger, newest first;
+    the cursor is the last id of the page before."""
     entries = svc.ledger.list(size + 1, cursor)
     items = [
         results.PredictionSummary(

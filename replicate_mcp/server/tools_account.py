@@ -133,7 +133,8 @@ def register_account_tools(server: MCPServer, *, read_only: bool) -> None:
         ctx: Context,
         cursor: Annotated[str | None, Field(description="next_cursor from a previous page")] = None,
     ) -> Annotated[CallToolResult, FileList]:
-        """Files uploaded to Replicate (kept 24 h), newest first; by_this_server marks this server's uploads."""
+        """Files uploaded to Replicate (kept 24 h), newest first; \
+by_this_server marks this server's uploads."""
         svc = services(ctx)
         page = await svc.client.list_files(cursor=cursor)
         result = FileList(files=[_file(f) for f in page.results], next_cursor=page.next)
@@ -160,7 +161,8 @@ def register_account_tools(server: MCPServer, *, read_only: bool) -> None:
     @server.tool(annotations=DELETE)
     @tool_errors
     async def delete_file(id: FileIdArg, ctx: Context) -> Annotated[CallToolResult, DeletedFile]:
-        """Delete an uploaded file now (instead of after 24 h); predictions already using it are not affected."""
+        """Delete an uploaded file now (instead of after 24 h); \
+predictions already using it are not affected."""
         svc = services(ctx)
         file_id = _check_file_id(id)
         try:

@@ -1,7 +1,7 @@
 """The deployments toolset: list, get, create, update and delete deployments (runs go through run_model).
 
-A deployment is a model version on hardware the account chooses, with its own instance limits; it is billed for
-its instances' uptime, so its card says what an always-on instance costs. Delete needs `confirm: true`.
+A deployment is a model version on hardware the account chooses, with its own instance limits; it is billed
+for its instances' uptime, so its card says what an always-on instance costs. Delete needs `confirm: true`.
 """
 
 # No `from __future__ import annotations`: the SDK reads these signatures at registration.
@@ -68,7 +68,10 @@ def _info(deployment: Any) -> DeploymentInfo:
             f"per running instance (approximate, as of {price_table().as_of})"
         )
         if config.get("min_instances"):
-            billing += f"; {config['min_instances']} always on ≈ {usd(rate * 3600 * 24 * config['min_instances'])} a day"
+            billing += (
+                f"; {config['min_instances']} always on "
+                f"≈ {usd(rate * 3600 * 24 * config['min_instances'])} a day"
+            )
     return DeploymentInfo(
         deployment=slug,
         model=release.model if release else None,

@@ -40,7 +40,8 @@ def register_docs_tools(server: MCPServer) -> None:
         ],
         ctx: Context,
     ) -> Annotated[CallToolResult, DocsAnswer]:
-        """Answers from Replicate's own docs (webhooks, streaming, lifetimes, billing, fine-tuning, deployments)."""
+        """Answers from Replicate's own docs (webhooks, streaming, lifetimes, billing, fine-tuning, \
+deployments)."""
         svc = services(ctx)
         if not isinstance(question, str) or not question.strip():
             raise ToolError("question: say what to look up, e.g. 'how long are outputs kept'")

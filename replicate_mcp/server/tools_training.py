@@ -1,10 +1,10 @@
 """The training toolset: fine-tune a model end to end, from local photos to a version `run_model` can run.
 
-`train_model` resolves the trainer, validates the input against the trainer version's `TrainingInput` exactly as
-predictions are validated, creates the destination model if it does not exist (private by default), zips local
-images (a folder or a list of files) and uploads them through the Files API, then starts the training through
-the supervisor, which follows it like a prediction. `get_training` waits with progress and hands back the new
-version as `owner/name:version`.
+`train_model` resolves the trainer, validates the input against the trainer version's `TrainingInput` exactly
+as predictions are validated, creates the destination model if it does not exist (private by default), zips
+local images (a folder or a list of files) and uploads them through the Files API, then starts the training
+through the supervisor, which follows it like a prediction. `get_training` waits with progress and hands back
+the new version as `owner/name:version`.
 """
 
 # No `from __future__ import annotations`: the SDK reads these signatures at registration.
@@ -119,7 +119,8 @@ def _is_local(value: Any) -> bool:
 
 
 def _masked(target: Target, given: dict[str, Any]) -> dict[str, Any]:
-    """Local paths (files or folders) stand in as URLs for validation; they are read only once the input is valid."""
+    """Local paths (files or folders) stand in as URLs for validation;
+    they are read only once the input is valid."""
     masked = dict(given)
     for name in _training(target).file_fields & masked.keys():
         value = masked[name]
@@ -129,7 +130,8 @@ def _masked(target: Target, given: dict[str, Any]) -> dict[str, Any]:
 
 
 def _zip_files(svc: Services, field: str, value: str | list[str]) -> tuple[bytes, int]:
-    """A zip of the allowed files in a folder (not below it), or of a list of files; each read once, checked."""
+    """A zip of the allowed files in a folder (not below it), or of a list of files;
+    each read once, checked."""
     if isinstance(value, list):
         paths = value
     else:
@@ -265,7 +267,8 @@ def register_training_tools(server: MCPServer, *, read_only: bool) -> None:
             int, Field(ge=0, le=15_000, description="How much of the logs' end to show")
         ] = 1_000,
     ) -> Annotated[CallToolResult, TrainingResult]:
-        """A training's status, logs tail and, once done, the new version as owner/name:version for run_model."""
+        """A training's status, logs tail and, once done, \
+the new version as owner/name:version for run_model."""
         svc = services(ctx)
         training_id = _check_id(id)
         budget = min(wait_seconds, svc.settings.max_wait)
@@ -330,7 +333,8 @@ def register_training_tools(server: MCPServer, *, read_only: bool) -> None:
             str | float | None, Field(description="Cancel after ('2h'); default 4h")
         ] = None,
     ) -> Annotated[CallToolResult, TrainingResult]:
-        """Fine-tune: validate, create the destination if needed, upload local images, start; returns the training id."""
+        """Fine-tune: validate, create the destination if needed, upload local images, start; \
+returns the training id."""
         svc = services(ctx)
         lifetime = _lifetime(max_duration)
         target = await _trainer(svc, trainer)

@@ -1,23 +1,25 @@
-"""WebhookReceiver: the ASGI endpoint Replicate delivers prediction webhooks to (mounted at /webhooks/replicate).
+"""WebhookReceiver: the ASGI endpoint Replicate delivers prediction webhooks to
+(mounted at /webhooks/replicate).
 
 Each delivery is answered, in this order of checks:
 
-- 405 unless it is a POST; 413 if the body is over `max_body` (refused on its Content-Length before reading, or
-  as soon as a streamed body passes the limit);
-- 503 if the account's webhook secret cannot be had (the fetch failed, or the secret is empty), so that Replicate
-  tries again later;
+- 405 unless it is a POST; 413 if the body is over `max_body` (refused on its Content-Length before reading,
+  or as soon as a streamed body passes the limit);
+- 503 if the account's webhook secret cannot be had (the fetch failed, or the secret is empty), so
+  that Replicate tries again later;
 - 401 if a header is missing, the timestamp is more than `tolerance` seconds old or ahead, or no signature
   matches; the JSON reason is short and never holds the secret or a signature;
 - 400 if the verified body is not a JSON object with an "id";
-- 200 `{"status": "duplicate"}` for a webhook-id already handed over within the replay window. Replicate retries
-  the final delivery, with the same webhook-id, until it sees a 2xx; the prediction was handed over already, so
-  200 ends those retries without losing anything, where a 4xx would only make them go on;
+- 200 `{"status": "duplicate"}` for a webhook-id already handed over within the replay window. Replicate
+  retries the final delivery, with the same webhook-id, until it sees a 2xx; the prediction was handed over
+  already, so 200 ends those retries without losing anything, where a 4xx would only make them go on;
 - 500 if `on_prediction` raised (logged): the webhook-id is forgotten, so Replicate's retry is processed;
 - 200 `{"status": "accepted"}` once `on_prediction` has returned.
 
-The secret is fetched on the first delivery and cached. When no signature matches (or the secret is unusable) the
-account's secret may have been rotated: it is fetched again, at most once a minute, and verification retried once.
-A webhook-id is remembered for twice the tolerance: a delivery dated up to `tolerance` ahead stays valid that long.
+The secret is fetched on the first delivery and cached. When no signature matches (or the secret is
+unusable) the account's secret may have been rotated: it is fetched again, at most once a minute, and
+verification retried once. A webhook-id is remembered for twice the tolerance: a delivery dated up to
+`tolerance` ahead stays valid that long.
 """
 
 from __future__ import annotations

@@ -150,7 +150,8 @@ class Whisper:
         style = input.get("transcription", "plain text")
         if style == "srt":
             transcript = "".join(
-                f"{i + 1}\n{_timestamp(s['start'], ',')} --> {_timestamp(s['end'], ',')}\n{s['text'].strip()}\n\n"
+                f"{i + 1}\n{_timestamp(s['start'], ',')} --> "
+                f"{_timestamp(s['end'], ',')}\n{s['text'].strip()}\n\n"
                 for i, s in enumerate(segments)
             )
         elif style == "vtt":

@@ -80,22 +80,26 @@ HARVARD_SENTENCES = [
 def cuda_oom(megabytes_needed: float, code_line: str) -> tuple[str, str]:
     """(log traceback, error) shaped like a real PyTorch out-of-memory failure on a 40 GB GPU."""
     error = (
-        f"CUDA out of memory. Tried to allocate {megabytes_needed / 1024:.2f} GiB (GPU 0; 39.39 GiB total capacity; "
-        "31.27 GiB already allocated; 5.84 GiB free; 32.01 GiB reserved in total by PyTorch) If reserved memory is "
-        ">> allocated memory try setting max_split_size_mb to avoid fragmentation.  See documentation for Memory "
-        "Management and PYTORCH_CUDA_ALLOC_CONF"
+        f"CUDA out of memory. Tried to allocate {megabytes_needed / 1024:.2f} GiB (GPU 0; "
+        "39.39 GiB total capacity; 31.27 GiB already allocated; 5.84 GiB free; "
+        "32.01 GiB reserved in total by PyTorch) If reserved memory is >> allocated memory try setting "
+        "max_split_size_mb to avoid fragmentation.  See documentation for Memory Management and "
+        "PYTORCH_CUDA_ALLOC_CONF"
     )
     logs = (
         "Traceback (most recent call last):\n"
-        '  File "/root/.pyenv/versions/3.11.9/lib/python3.11/site-packages/cog/server/worker.py", line 349, in _predict\n'
+        '  File "/root/.pyenv/versions/3.11.9/lib/python3.11/site-packages/cog/server/worker.py", '
+        "line 349, in _predict\n"
         "    result = predict(**payload)\n"
         "             ^^^^^^^^^^^^^^^^^^\n"
         '  File "/src/predict.py", line 214, in predict\n'
         f"    {code_line}\n"
-        '  File "/root/.pyenv/versions/3.11.9/lib/python3.11/site-packages/torch/utils/_contextlib.py", line 115, in decorate_context\n'
+        '  File "/root/.pyenv/versions/3.11.9/lib/python3.11/site-packages/torch/utils/_contextlib.py", '
+        "line 115, in decorate_context\n"
         "    return func(*args, **kwargs)\n"
         "           ^^^^^^^^^^^^^^^^^^^^^\n"
-        '  File "/root/.pyenv/versions/3.11.9/lib/python3.11/site-packages/torch/nn/functional.py", line 4027, in interpolate\n'
+        '  File "/root/.pyenv/versions/3.11.9/lib/python3.11/site-packages/torch/nn/functional.py", '
+        "line 4027, in interpolate\n"
         "    return torch._C._nn.upsample_bicubic2d(input, output_size, align_corners, scale_factors)\n"
         "           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"
         f"torch.cuda.OutOfMemoryError: {error}\n"
