@@ -23,6 +23,7 @@ def redis_url(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def s3_store():
-    """A real S3-compatible server (moto's server mode) on loopback with one bucket; yields (url, environment)."""
+    """A real S3-compatible server (moto's server mode) on loopback with one bucket;
+    yields (url, environment)."""
     with s3_server() as store:
         yield store

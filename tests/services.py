@@ -1,7 +1,8 @@
-"""Real services on loopback for the team tests and benchmarks: a redis-server and an S3 server (moto's server mode).
+"""Real services on loopback for the team tests and benchmarks:
+a redis-server and an S3 server (moto's server mode).
 
-`tests/conftest.py` turns them into session fixtures; `tests/benchmarks/bench_replicas.py` starts them outside pytest.
-Each is a context manager that stops its process on exit.
+`tests/conftest.py` turns them into session fixtures; `tests/benchmarks/bench_replicas.py` starts them outside
+pytest. Each is a context manager that stops its process on exit.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def _stop(process: subprocess.Popen) -> None:
 
 @contextmanager
 def redis_server(folder: Path) -> Iterator[str]:
-    """A redis-server (no persistence) on a free port; yields its redis:// URL. RuntimeError if it is not installed."""
+    """A redis-server (no persistence) on a free port; yields its redis:// URL.
+    RuntimeError if it is not installed."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError(REDIS_MISSING)

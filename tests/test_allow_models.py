@@ -1,11 +1,15 @@
-"""--allow-models names models (owner/name, owner/*) and deployments (deployments/owner/name, deployments/owner/*,
-deployments/*), from the flag or the environment; anything else stops the server at start, saying the forms."""
+"""--allow-models names models (owner/name, owner/*) and deployments (deployments/owner/name,
+deployments/owner/*, deployments/*), from the flag or the environment; anything else stops the server
+at start, saying the forms."""
 
 import pytest
 
 from replicate_mcp.config import ConfigError, load_settings
 
-FORMS = "is not owner/name or owner/* (a deployment: deployments/owner/name, deployments/owner/* or deployments/*)"
+FORMS = (
+    "is not owner/name or owner/* (a deployment: deployments/owner/name, "
+    "deployments/owner/* or deployments/*)"
+)
 
 
 @pytest.mark.parametrize(

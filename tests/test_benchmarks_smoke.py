@@ -17,7 +17,8 @@ async def test_tool_list_measurement():
     assert sizes["whole_chars"] > sizes["visible_chars"]
 
 
-# The supervised-runs benchmarks (P8-P11), tiny and on a fast clock: they run and print their rows, nothing more.
+# The supervised-runs benchmarks (P8-P11), tiny and on a fast clock: they run and print their rows,
+# nothing more.
 
 
 def _printed(figures) -> str:
@@ -65,8 +66,8 @@ async def test_many_in_flight_prints_its_rows():
 
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason=REDIS_MISSING)
 async def test_replicas_prints_its_rows():
-    """P12 tiny: 3 replicas (one killed) and then 1, two people, a real Redis and S3 server; the one-replica run,
-    where nothing is killed, must lose, duplicate and leak nothing."""
+    """P12 tiny: 3 replicas (one killed) and then 1, two people, a real Redis and S3 server; the one-replica
+    run, where nothing is killed, must lose, duplicate and leak nothing."""
     from tests.benchmarks import bench_replicas
 
     work = bench_replicas.Workload(

@@ -99,7 +99,8 @@ def readme_section(start: str, end: str) -> str:
 
 
 def flags_named_in(text: str) -> set[str]:
-    """Every `--flag` in the text; `--fault-429/500/drop` stands for --fault-429, --fault-500 and --fault-drop."""
+    """Every `--flag` in the text; `--fault-429/500/drop` stands for --fault-429,
+    --fault-500 and --fault-drop."""
     flags = set()
     for first, alternatives in re.findall(r"(--[a-z][a-z0-9-]*)((?:/[a-z0-9]+)*)", text):
         flags.add(first)

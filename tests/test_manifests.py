@@ -1,4 +1,5 @@
-"""The install manifests: valid JSON, the registry's published schema, versions matching pyproject, real commands."""
+"""The install manifests: valid JSON, the registry's published schema,
+versions matching pyproject, real commands."""
 
 import json
 import re
@@ -79,7 +80,8 @@ def test_mcpb_manifest():
     # 0.4 is LATEST_MANIFEST_VERSION of @anthropic-ai/mcpb 2.1.2, the first with the uv server type
     assert manifest["manifest_version"] == "0.4" and manifest["version"] == VERSION
     assert manifest["server"]["type"] == "uv"
-    # the bundle's own sources (pack-bundle copies pyproject.toml and replicate_mcp/), not a download from PyPI
+    # the bundle's own sources (pack-bundle copies pyproject.toml and replicate_mcp/),
+    # not a download from PyPI
     config = manifest["server"]["mcp_config"]
     assert config["command"] == "uv" and config["args"] == [
         "run",

@@ -32,7 +32,8 @@ def _canonical(name: str) -> str:
 
 
 def _imported_top_level_modules() -> set[str]:
-    """Every absolute top-level module imported anywhere in the package, at module level or inside functions."""
+    """Every absolute top-level module imported anywhere in the package,
+    at module level or inside functions."""
     found = set()
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -99,8 +100,8 @@ def wheel_env(tmp_path_factory) -> dict[str, Path]:
     own_site = Path(
         _run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout.strip()
     )
-    # The dependencies come from this environment, appended after the venv's own site-packages; a plain path in
-    # a .pth file is added as is, so this environment's editable finder (if any) is not loaded.
+    # The dependencies come from this environment, appended after the venv's own site-packages; a plain path
+    # in a .pth file is added as is, so this environment's editable finder (if any) is not loaded.
     (own_site / "borrowed-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     _run(
         sys.executable,

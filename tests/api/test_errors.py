@@ -23,7 +23,8 @@ def response(status, body, content_type="application/problem+json"):
 
 def test_problem_json_validation_error_keeps_every_field():
     body = {
-        "detail": "- input: prompt is required\n- input.num_inference_steps: Must be less than or equal to 4\n",
+        "detail": "- input: prompt is required\n- input.num_inference_steps: "
+        "Must be less than or equal to 4\n",
         "status": 422,
         "title": "Input validation failed",
         "invalid_fields": [

@@ -1,4 +1,5 @@
-"""Read-only endpoints against the sandbox: search, models, versions, readme, examples, collections, account."""
+"""Read-only endpoints against the sandbox:
+search, models, versions, readme, examples, collections, account."""
 
 import pytest
 

@@ -1,4 +1,5 @@
-"""Webhooks the sandbox sends verify with verify_webhook and the account's secret (end to end, over loopback)."""
+"""Webhooks the sandbox sends verify with verify_webhook and the account's secret
+(end to end, over loopback)."""
 
 import asyncio
 import json
@@ -36,7 +37,8 @@ class Receiver:
 
 @pytest.fixture
 async def client():
-    """A sandbox of its own that delivers to plain http (the loopback receiver): by default it takes https only."""
+    """A sandbox of its own that delivers to plain http (the loopback receiver):
+    by default it takes https only."""
     from replicate_mcp.api import ReplicateClient
     from replicate_mcp.sandbox import SandboxConfig, start_sandbox
     from tests.api.conftest import TOKEN

@@ -51,7 +51,8 @@ def test_multibyte_utf8_split_across_chunks():
 def test_json_data_and_id_carries_over():
     events = decode(
         [
-            b'id: 7\nevent: error\ndata: {"detail": "Something went wrong"}\n\nevent: done\ndata: {"reason": "error"}\n\n'
+            b'id: 7\nevent: error\ndata: {"detail": "Something went wrong"}\n\nevent: done\ndata: '
+            b'{"reason": "error"}\n\n'
         ]
     )
     assert events[0].json() == {"detail": "Something went wrong"}

@@ -21,7 +21,8 @@ def event_text(event, data, event_id):
 
 
 class BreakingStream:
-    """Answers GET with a chunked event stream; the first `breaks` answers stop after two events, mid-chunk."""
+    """Answers GET with a chunked event stream;
+    the first `breaks` answers stop after two events, mid-chunk."""
 
     def __init__(self, breaks: int, honour_last_event_id: bool = True):
         self.breaks = breaks

@@ -84,7 +84,8 @@ def test_empty_secret_is_refused_to_verify_and_to_sign(secret):
 
 
 def test_empty_secret_is_refused_before_looking_at_headers():
-    # Otherwise a delivery without headers would be told "Missing header" by a receiver that can verify nothing.
+    # Otherwise a delivery without headers would be told "Missing header"
+    # by a receiver that can verify nothing.
     with pytest.raises(WebhookSecretError, match="no webhook secret"):
         verify_webhook({}, BODY, "whsec_", now=TIMESTAMP)
 

@@ -1,4 +1,5 @@
-"""`python -m tests.benchmarks [--quick] [--out bench-results.json] [--only P1,P4]`: one table, the same as JSON."""
+"""`python -m tests.benchmarks [--quick] [--out bench-results.json] [--only P1,P4]`:
+one table, the same as JSON."""
 
 from __future__ import annotations
 

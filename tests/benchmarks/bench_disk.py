@@ -1,9 +1,11 @@
-"""P10: from a prediction's end to its file on disk when no tool call asks again, at real speed (time scale 1.0).
+"""P10: from a prediction's end to its file on disk when no tool call asks again,
+at real speed (time scale 1.0).
 
-create_prediction of black-forest-labs/flux-dev (about 5 s), then nobody calls: the server's follower notices the
-end and archives the image. Measured from the sandbox's `completed_at` to the file appearing in the output folder,
-once with polling (in-memory server, the real 2 s minimum between polls) and once with webhooks (the HTTP
-transport under uvicorn with `public_url` set, so the sandbox delivers to the server's `/webhooks/replicate`).
+create_prediction of black-forest-labs/flux-dev (about 5 s), then nobody calls: the server's follower
+notices the end and archives the image. Measured from the sandbox's `completed_at` to the file appearing
+in the output folder, once with polling (in-memory server, the real 2 s minimum between polls) and once
+with webhooks (the HTTP transport under uvicorn with `public_url` set, so the sandbox delivers to the
+server's `/webhooks/replicate`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ def _saved(folder: Path) -> bool:
 
 
 async def _time_to_disk(client: Client, running, output_dir: Path, runs: int) -> list[dict[str, Any]]:
-    """Start `runs` predictions a little apart; for each, seconds from its completed_at to its file on disk."""
+    """Start `runs` predictions a little apart;
+    for each, seconds from its completed_at to its file on disk."""
     measured: list[dict[str, Any]] = []
 
     async def one(n: int) -> None:
@@ -77,7 +80,8 @@ async def polling(runs: int, time_scale: float, poll_interval: float | None) -> 
 
 @contextmanager
 def _http_server(app: Any, port: int):
-    """The MCP server's ASGI app under uvicorn on its own thread and event loop, as `replicate-mcp --transport http`."""
+    """The MCP server's ASGI app under uvicorn on its own thread and event loop,
+    as `replicate-mcp --transport http`."""
     served = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=served.run, name=f"mcp-http:{port}", daemon=True)
     thread.start()
@@ -127,12 +131,14 @@ async def run(
         figures.append(
             Figure(
                 "P10",
-                f"{'completed_at to file on disk, no call asking' if label == 'polling' else ' same'} ({label})",
+                f"{'completed_at to file on disk, no call asking' if label == 'polling' else ' same'} "
+                f"({label})",
                 f"{mid:.2f} s",
                 f"<= {goal:g} s",
                 mid <= goal,
-                f"median; max {max(seconds):.2f} s; flux-dev runs of {median([m['run_seconds'] for m in measured]):.1f} s"
-                f" at time scale {time_scale:g}"
+                f"median; max {max(seconds):.2f} s; "
+                f"flux-dev runs of {median([m['run_seconds'] for m in measured]):.1f} s at time "
+                f"scale {time_scale:g}"
                 + (
                     " (in-memory server, 2 s minimum between polls)"
                     if label == "polling"

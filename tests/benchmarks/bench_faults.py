@@ -3,8 +3,8 @@
 Agents call run_model or create_prediction on hello-world, each with an input of its own, while the sandbox
 answers 429/500/503 or drops the connection at random, and some creates are made but their answer is lost
 (drop_after / 500_after queued on the create route). An agent retries only when the error says it is safe; a
-create_prediction's id is then waited for. At the end, with the faults off, every prediction the sandbox holds is
-compared with the ids the agents got and with the server's ledger.
+create_prediction's id is then waited for. At the end, with the faults off, every prediction the sandbox holds
+is compared with the ids the agents got and with the server's ledger.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ RETENTION = (
 )
 SAFE = ("safe to call again", "Retry in")  # the only errors after which an agent calls again
 NEXT_STEP = re.compile(
-    r"call again|retry|add credit|check |fix |ask the user|set |call \w+|wait_for_prediction|list_predictions|"
-    r"get_prediction|search_models",
+    r"call again|retry|add credit|check |fix |ask the user|set |call \w+|"
+    r"wait_for_prediction|list_predictions|get_prediction|search_models",
     re.IGNORECASE,
 )
 UNCLEAR_WORDS = ("unexpectedly", "ExceptionGroup")
@@ -215,8 +215,8 @@ async def run(quick: bool, *, runs: int | None = None) -> list[Figure]:
             lost,
             "0",
             lost == 0,
-            f"{result['upstream_predictions']} predictions upstream, {result['got_an_id']} ids given to agents, "
-            f"{result['held_by_ledger_not_given']} more held by the ledger",
+            f"{result['upstream_predictions']} predictions upstream, {result['got_an_id']} ids given to "
+            f"agents, {result['held_by_ledger_not_given']} more held by the ledger",
             1,
             result,
         ),
@@ -226,7 +226,8 @@ async def run(quick: bool, *, runs: int | None = None) -> list[Figure]:
             duplicates,
             "0",
             duplicates == 0,
-            f"{result['retries_after_safe_errors']} retries, each after a 'safe to call again'/'Retry in' error",
+            f"{result['retries_after_safe_errors']} retries, "
+            "each after a 'safe to call again'/'Retry in' error",
             1,
         ),
         Figure(
@@ -245,7 +246,8 @@ async def run(quick: bool, *, runs: int | None = None) -> list[Figure]:
             "",
             None,
             f"faults on every API request: {faults}; {result['lost_answers_queued']} creates made with their "
-            f"answer lost (drop_after/500_after); {result['gave_up']} runs given up on a 'do not retry' error",
+            "answer lost (drop_after/500_after); "
+            f"{result['gave_up']} runs given up on a 'do not retry' error",
             1,
         ),
     ]

@@ -1,10 +1,11 @@
 """P11: 2,000 predictions in flight in one server, all followed by its supervisor until their files are kept.
 
 One in-memory server starts 2,000 runs of sandbox/text-to-video (about 39 model seconds each, at a time scale
-that keeps them all running while the creates go on), then an agent waits for all of them: wait_for_prediction with
-100 ids a call, calls in parallel, again for those still running. The sandbox runs in its own process (its 2,000
-runs and their files would otherwise count in this process's memory), with its rate limits raised as in P5;
-the server's own request rate is read from the sandbox's counters and set against Replicate's limits.
+that keeps them all running while the creates go on), then an agent waits for all of them:
+wait_for_prediction with 100 ids a call, calls in parallel, again for those still running. The sandbox
+runs in its own process (its 2,000 runs and their files would otherwise count in this process's memory),
+with its rate limits raised as in P5; the server's own request rate is read from the sandbox's counters
+and set against Replicate's limits.
 """
 
 from __future__ import annotations
@@ -176,7 +177,8 @@ async def run(
             f"{r['succeeded']:,}/{count:,}",
             f"{count:,}/{count:,}",
             r["succeeded"] == count,
-            f"{r['created']:,} created in {r['create_seconds']:.1f} s; {r['folders_saved']:,} output folders saved",
+            f"{r['created']:,} created in {r['create_seconds']:.1f} s; "
+            f"{r['folders_saved']:,} output folders saved",
             1,
         ),
         Figure(

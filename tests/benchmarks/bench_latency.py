@@ -1,5 +1,5 @@
-"""P4: get_prediction through an MCP client (in memory and over stdio) against a raw HTTP GET of the same, for a text
-model and for an image model (its files saved and previews attached to every answer)."""
+"""P4: get_prediction through an MCP client (in memory and over stdio) against a raw HTTP GET of the same, for
+a text model and for an image model (its files saved and previews attached to every answer)."""
 
 from __future__ import annotations
 
@@ -101,7 +101,8 @@ async def run(quick: bool) -> list[Figure]:
                 round(ratio, 2),
                 f"<= {TARGET}x",
                 ratio <= TARGET,
-                f"{far['memory_ms']:.2f} ms vs raw {far['raw_ms']:.2f} ms (sandbox slow fault on every request)",
+                f"{far['memory_ms']:.2f} ms vs raw {far['raw_ms']:.2f} ms "
+                "(sandbox slow fault on every request)",
                 far["repetitions"],
             )
         )
@@ -143,7 +144,8 @@ async def _loopback(case: Case, repetitions: int) -> list[Figure]:
                 round(ratio, 2),
                 f"<= {TARGET}x",
                 ratio <= TARGET,
-                f"{median(samples):.2f} ms vs raw {raw_ms:.2f} ms loopback (+{median(samples) - raw_ms:.2f} ms)",
+                f"{median(samples):.2f} ms vs raw {raw_ms:.2f} ms loopback "
+                f"(+{median(samples) - raw_ms:.2f} ms)",
                 repetitions,
                 details,
             )

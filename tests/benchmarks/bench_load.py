@@ -123,8 +123,8 @@ async def run(quick: bool) -> list[Figure]:
             f"{collected}/{PREDICTIONS}",
             f"{PREDICTIONS}/{PREDICTIONS}",
             collected == PREDICTIONS,
-            f"{result['created']} created, {result['failed']} failed, {result['still_running']} still running, "
-            f"{result['missing_from_results']} absent from the wait results",
+            f"{result['created']} created, {result['failed']} failed, {result['still_running']} still "
+            f"running, {result['missing_from_results']} absent from the wait results",
             1,
         ),
         Figure(
@@ -144,8 +144,8 @@ async def run(quick: bool) -> list[Figure]:
             None if rss is None else f"{rss:.0f} MB",
             f"<= {RSS_TARGET_MB} MB",
             None if rss is None else rss <= RSS_TARGET_MB,
-            f"sandbox limits raised (create {LIMITS['create_limit']:,}/min, other {LIMITS['other_limit']:,}/min); "
-            f"{stats['total']:,} API requests",
+            f"sandbox limits raised (create {LIMITS['create_limit']:,}/min, "
+            f"other {LIMITS['other_limit']:,}/min); {stats['total']:,} API requests",
             1,
         ),
     ]

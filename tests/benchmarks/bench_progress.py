@@ -1,9 +1,11 @@
-"""P9: how late progress reaches the client, at real speed (time scale 1.0, the real 2 s minimum between polls).
+"""P9: how late progress reaches the client, at real speed
+(time scale 1.0, the real 2 s minimum between polls).
 
-run_model on stability-ai/sdxl (tqdm percentages in its logs, 2.5 steps a second) with a progress callback: for
-each new percentage the client sees, the latency is its receive time minus the time the sandbox appended the log
-line showing that percentage (`/_sandbox/predictions/{id}/events`). Then meta/meta-llama-3-8b-instruct: from the
-first token the model emitted to the first progress message carrying text.
+run_model on stability-ai/sdxl (tqdm percentages in its logs, 2.5 steps a second) with a
+progress callback: for each new percentage the client sees, the latency is its receive time
+minus the time the sandbox appended the log line showing that percentage
+(`/_sandbox/predictions/{id}/events`). Then meta/meta-llama-3-8b-instruct: from the first token
+the model emitted to the first progress message carrying text.
 """
 
 from __future__ import annotations

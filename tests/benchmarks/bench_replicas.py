@@ -1,18 +1,20 @@
 """P12 (issue 15's P8): a team on three replicas sharing Redis and an S3 store, one replica killed midway.
 
-Ten people, each with their own Replicate token (`--auth replicate-token`, one sandbox account each), start 1,000
-predictions of flux-schnell through a round-robin balancer in front of three server processes, then wait for
-them; when half the ids are given out, the replica holding the most leases gets SIGKILL. A sample of ids is probed
-by another person (get, wait, cancel, the prediction and file resources), while running and after. At the end:
+Ten people, each with their own Replicate token (`--auth replicate-token`, one sandbox account each),
+start 1,000 predictions of flux-schnell through a round-robin balancer in front of three server processes,
+then wait for them; when half the ids are given out, the replica holding the most leases gets SIGKILL. A
+sample of ids is probed by another person (get, wait, cancel, the prediction and file resources), while
+running and after. At the end:
 
-- lost: predictions upstream (listed per account) that no call returned and the shared ledger does not hold, plus
-  those the ledger never saw end, and succeeded ones whose file is not in the object store;
+- lost: predictions upstream (listed per account) that no call returned and the shared ledger does not hold,
+  plus those the ledger never saw end, and succeeded ones whose file is not in the object store;
 - duplicated: more than one upstream prediction for one (person, input);
 - cross-tenant: probes not answered "not found";
-- wall time and the sandbox's API request counters per prediction, beside one replica running the same workload.
+- wall time and the sandbox's API request counters per prediction,
+  beside one replica running the same workload.
 
-The sandbox runs in its own process (time scale 1, rate limits raised as in P5); Redis and moto's S3 server are
-real processes (`tests/services.py`). `python -m tests.benchmarks.bench_replicas --help` sets the sizes.
+The sandbox runs in its own process (time scale 1, rate limits raised as in P5); Redis and moto's S3 server
+are real processes (`tests/services.py`). `python -m tests.benchmarks.bench_replicas --help` sets the sizes.
 """
 
 from __future__ import annotations
@@ -81,10 +83,10 @@ def username(tenant: int) -> str:
 class Session:
     """One person's calls through the balancer, each in a Client of its own on a new connection.
 
-    A new connection per call spreads the calls over the replicas (the balancer picks one per connection) and leaves
-    no idle keep-alive connection for a replica to close under a request being sent: a call fails only when its
-    replica dies. The first call discovers the server (2026-07-28, no session); later calls reuse that answer, as a
-    client caching `server/discover` does.
+    A new connection per call spreads the calls over the replicas (the balancer picks one per connection) and
+    leaves no idle keep-alive connection for a replica to close under a request being sent: a call fails only
+    when its replica dies. The first call discovers the server (2026-07-28, no session); later calls reuse
+    that answer, as a client caching `server/discover` does.
     """
 
     def __init__(self, url: str, tenant: int, failures: Counter[str]) -> None:
@@ -204,7 +206,8 @@ async def probe(session: Session, tally: Tally, kind: str, prediction_id: str) -
 
 
 async def agent(url: str, tenant: int, prompts: list[tuple[int, str]], work: Workload, tally: Tally) -> None:
-    """One worker of one person: create each prediction (retrying only on a "safe to call again"), then wait."""
+    """One worker of one person: create each prediction
+    (retrying only on a "safe to call again"), then wait."""
     own = Session(url, tenant, tally.failed_calls)
     other = Session(url, (tenant + 1) % work.tenants, tally.failed_calls)
     mine: list[str] = []
@@ -304,7 +307,7 @@ async def upstream_of(http: httpx2.AsyncClient, base: str, tenant: int) -> list[
 
 
 def settle(ledger: RedisLedger, seconds: float) -> dict[str, int]:
-    """Wait (bounded) until no prediction is unfinished or unarchived and no create is unresolved; what is left."""
+    """Wait (bounded) until no prediction is unfinished or unarchived, no create unresolved; what is left."""
     deadline = time.monotonic() + seconds
     while True:
         left = {
@@ -541,9 +544,9 @@ async def run(quick: bool, *, work: Workload | None = None, replica_count: int =
             "0",
             lost == 0 and one["lost"] == 0,
             f"{len(several['lost_unrecorded'])} unrecorded, {len(several['lost_unfollowed'])} not followed "
-            f"to the end, {len(several['lost_unarchived'])} not archived; {several['upstream_predictions']:,} "
-            f"upstream, {several['ids_given']:,} ids given, {several['cut_creates']} creates cut by the kill; "
-            f"{kill_note}; {both('lost')}",
+            f"to the end, {len(several['lost_unarchived'])} not archived; "
+            f"{several['upstream_predictions']:,} upstream, {several['ids_given']:,} ids given, "
+            f"{several['cut_creates']} creates cut by the kill; {kill_note}; {both('lost')}",
             1,
             {"several": several, "one": one},
         ),
@@ -553,7 +556,8 @@ async def run(quick: bool, *, work: Workload | None = None, replica_count: int =
             duplicated,
             "0",
             duplicated == 0 and not one["duplicates"],
-            f"{several['retries_after_safe_errors']} retries after 'safe to call again'; {both('duplicates')}",
+            f"{several['retries_after_safe_errors']} retries after 'safe to call again'; "
+            f"{both('duplicates')}",
             1,
         ),
         Figure(

@@ -1,4 +1,5 @@
-"""What every benchmark needs: a sandbox, server settings, a stdio subprocess, counting what the model sees."""
+"""What every benchmark needs: a sandbox, server settings, a stdio subprocess,
+counting what the model sees."""
 
 from __future__ import annotations
 
@@ -145,7 +146,8 @@ def free_port() -> int:
 
 
 def reset_peak_rss() -> bool:
-    """Start this process's VmHWM afresh (Linux: 5 > /proc/self/clear_refs); False where that is not possible."""
+    """Start this process's VmHWM afresh (Linux: 5 > /proc/self/clear_refs);
+    False where that is not possible."""
     try:
         Path("/proc/self/clear_refs").write_text("5")
     except OSError:
@@ -155,7 +157,8 @@ def reset_peak_rss() -> bool:
 
 @contextmanager
 def sandbox_process(*args: str) -> Iterator[str]:
-    """A sandbox in its own process (`python -m replicate_mcp sandbox ARGS`), so it weighs nothing here; its URL."""
+    """A sandbox in its own process (`python -m replicate_mcp sandbox ARGS`),
+    so it weighs nothing here; its URL."""
     port = free_port()
     command = [sys.executable, "-m", "replicate_mcp", "sandbox", "--port", str(port), "--seed", "7", *args]
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

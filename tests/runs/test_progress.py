@@ -1,4 +1,5 @@
-"""Progress values and messages from real log excerpts: diffusers, an LLM, trainers, whisper, streamed text."""
+"""Progress values and messages from real log excerpts:
+diffusers, an LLM, trainers, whisper, streamed text."""
 
 from __future__ import annotations
 
@@ -24,19 +25,21 @@ SDXL_DONE = (
 # meta/meta-llama-3-8b (vLLM), recorded: its only percentages are KV-cache usage figures.
 VLLM = (
     "INFO 04-18 17:21:53 async_llm_engine.py:508] Received request 4020a08dfa1e411785b84ec42c00c6c7: prompt: "
-    "'Story title: 3 llamas go for a walk', sampling_params: SamplingParams(n=1, best_of=1, max_tokens=512)\r\n"
-    " stdoutINFO 04-18 17:21:54 metrics.py:218] Avg prompt throughput: 6.2 tokens/s, Avg generation throughput: "
-    "18.4 tokens/s, Running: 1 reqs, Swapped: 0 reqs, Pending: 0 reqs, GPU KV cache usage: 0.0%, "
-    "CPU KV cache usage: 0.0%\r\n"
-    " stdoutINFO 04-18 17:21:55 async_llm_engine.py:120] Finished request 4020a08dfa1e411785b84ec42c00c6c7.\r\n"
+    "'Story title: 3 llamas go for a walk', sampling_params: SamplingParams(n=1, "
+    "best_of=1, max_tokens=512)\r\n"
+    " stdoutINFO 04-18 17:21:54 metrics.py:218] Avg prompt throughput: 6.2 tokens/s, "
+    "Avg generation throughput: 18.4 tokens/s, Running: 1 reqs, Swapped: 0 reqs, Pending: 0 reqs, "
+    "GPU KV cache usage: 0.0%, CPU KV cache usage: 0.0%\r\n"
+    " stdoutINFO 04-18 17:21:55 async_llm_engine.py:120] Finished request "
+    "4020a08dfa1e411785b84ec42c00c6c7.\r\n"
     " stdoutTokens/second: 79.92277125263657\r\n"
 )
 # meta/meta-llama-3-8b-instruct, recorded: its logs before the first token.
 LLAMA_INSTRUCT = (
     "Random seed used: `57440`\nNote: Random seed will not impact output if greedy decoding is used.\n"
     "Formatted prompt: `<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nYou are a helpful "
-    "assistant<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nJohnny has 8 billion parameters. What does "
-    "this mean?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n`"
+    "assistant<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nJohnny has 8 billion parameters. "
+    "What does this mean?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n`"
 )
 # A latent-diffusion model, recorded: `Step n of m:` lines, then a closing line with no figure.
 STEP_OF = "using DPM-2 sampler\nStep 0 of 200:\nStep 10 of 200:\nStep 180 of 200:\nStep 190 of 200:\nDone!"
@@ -142,7 +145,10 @@ def test_the_last_figure_in_the_logs_wins_and_garbage_after_it_does_not_hide_it(
 
 
 def test_tqdm_rewrites_its_line_with_carriage_returns():
-    logs = "Loading pipeline...\n  0%|          | 0/8 [00:00<?, ?it/s]\r 12%|█▎        | 1/8 [00:00<00:03,  2.0it/s]"
+    logs = (
+        "Loading pipeline...\n  0%|          | 0/8 [00:00<?, ?it/s]\r 12%|█▎        | 1/8 "
+        "[00:00<00:03,  2.0it/s]"
+    )
     logs += "\r 25%|██▌       | 2/8 [00:00<00:02,  2.1it/s]\r\n\n   \r"
     assert log_percent(logs) == 25.0
     assert last_log_line(logs) == "2/8 [00:00<00:02, 2.1it/s]"

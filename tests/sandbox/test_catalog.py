@@ -156,8 +156,9 @@ def test_catalog_file_with_a_page_and_override_of_a_builtin(tmp_path: Path):
         ),
         ('[{"owner": "acme", "name": "m"}]', "has no latest_version with an id"),
         (
-            '[{"owner": "acme", "name": "m", "latest_version": {"id": "abc", "openapi_schema": {"components": {"schemas": '
-            '{"Input": {"properties": {"size": {"allOf": [{"$ref": "#/components/schemas/size"}]}}}}}}}}]',
+            '[{"owner": "acme", "name": "m", "latest_version": {"id": "abc", '
+            '"openapi_schema": {"components": {"schemas": {"Input": {"properties": {"size": '
+            '{"allOf": [{"$ref": "#/components/schemas/size"}]}}}}}}}}]',
             "unresolvable $ref",
         ),
     ],

@@ -1,4 +1,5 @@
-"""/_sandbox/predictions/{id}/events: when each log line and output chunk was published (what benchmarks time against)."""
+"""/_sandbox/predictions/{id}/events: when each log line and output chunk was published
+(what benchmarks time against)."""
 
 from __future__ import annotations
 

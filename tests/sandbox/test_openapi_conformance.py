@@ -1,4 +1,5 @@
-"""Every operation of the real openapi.json, called against the sandbox, answers a body valid against its schema."""
+"""Every operation of the real openapi.json, called against the sandbox,
+answers a body valid against its schema."""
 
 from __future__ import annotations
 

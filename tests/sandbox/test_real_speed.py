@@ -1,9 +1,11 @@
-"""The real-time tier: the sandbox at time_scale 1.0 shows progress the way Replicate does, while a model runs.
+"""The real-time tier: the sandbox at time_scale 1.0 shows progress the way Replicate does,
+while a model runs.
 
 Three runs start together on one real-speed sandbox (so the tier costs the longest of them, about 6 s) and are
 polled every 0.1 s through our ReplicateClient, each poll fed to a ProgressTracker as a waiting tool would:
 - black-forest-labs/flux-dev with only a prompt: tqdm percentages rise while it runs;
-- meta/meta-llama-3-8b-instruct and meta/meta-llama-3-70b-instruct: logs first, then text that grows before the end.
+- meta/meta-llama-3-8b-instruct and meta/meta-llama-3-70b-instruct:
+  logs first, then text that grows before the end.
 Assertions are about order (what is seen before what), never about durations.
 """
 

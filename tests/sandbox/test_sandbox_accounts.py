@@ -1,4 +1,5 @@
-"""Several accounts in one sandbox: each token is one account and sees only its own things, as on Replicate."""
+"""Several accounts in one sandbox: each token is one account and sees only its own things,
+as on Replicate."""
 
 from __future__ import annotations
 

@@ -15,8 +15,8 @@ from .test_sandbox_webhooks import Receiver
 
 @pytest.fixture
 def official(sandbox, monkeypatch) -> replicate.Client:
-    # The client reads REPLICATE_API_TOKEN / REPLICATE_BASE_URL when it builds its httpx client (first request),
-    # and its base URL is the API ROOT: paths it sends already start with /v1.
+    # The client reads REPLICATE_API_TOKEN / REPLICATE_BASE_URL when it builds its httpx client (first
+    # request), and its base URL is the API ROOT: paths it sends already start with /v1.
     monkeypatch.setenv("REPLICATE_API_TOKEN", TOKEN)
     monkeypatch.setenv("REPLICATE_BASE_URL", sandbox.url)
     monkeypatch.setenv("REPLICATE_POLL_INTERVAL", "0.02")

@@ -45,7 +45,8 @@ def model_doc(name: str) -> dict | None:
 
 
 def raw_properties(doc: dict, component: str = "Input") -> dict[str, dict]:
-    """Input properties resolved the simple way Cog writes them (allOf: [$ref]), independent of the package."""
+    """Input properties resolved the simple way Cog writes them (allOf: [$ref]),
+    independent of the package."""
     schemas = doc["components"]["schemas"]
     out = {}
     for name, prop in schemas[component]["properties"].items():

@@ -1,5 +1,5 @@
-"""Choices whose JSON type differs from the declared one: Replicate (pydantic) takes a listed choice, or a value
-pydantic turns into one; so do we, and the normalized input carries the listed choice."""
+"""Choices whose JSON type differs from the declared one: Replicate (pydantic) takes a listed choice, or a
+value pydantic turns into one; so do we, and the normalized input carries the listed choice."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from .conftest import raw_doc
 
 
 def cog_doc() -> dict:
-    """A Cog-shaped schema (choices as allOf $ref to an enum component) with the mismatches real models have."""
+    """A Cog-shaped schema (choices as allOf $ref to an enum component) with real models' mismatches."""
     return {
         "openapi": "3.0.2",
         "components": {

@@ -24,7 +24,8 @@ seed int — Random seed
 output_format webp|jpg|png =webp — Format of the output images
 output_quality int 0..100 =80 — Quality when saving the output images, from 0 to 100
 disable_safety_checker =false — Disable safety checker for generated images
-go_fast =true — Run faster predictions with model optimized for speed (currently fp8 quantized); disable to run in original bf16
+go_fast =true — Run faster predictions with model optimized for speed (currently fp8 quantized); \
+disable to run in original bf16
 megapixels "1"|"0.25" ="1" — Approximate number of megapixels for generated image
 → output: files (images)"""
 
@@ -47,7 +48,8 @@ def test_flux_dev_summary_is_at_most_35_percent_of_its_raw_input_schema(flux_dev
 
 
 def test_nothing_an_agent_needs_is_lost(schema_name, schema):
-    """Every input's name, required flag, type, default, range, full enum and first sentence are on its line."""
+    """Every input's name, required flag, type, default, range,
+    full enum and first sentence are on its line."""
     doc = raw_doc(schema_name)
     props, required = raw_properties(doc), doc["components"]["schemas"]["Input"].get("required", [])
     lines = compact_summary(schema).splitlines()

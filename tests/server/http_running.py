@@ -1,4 +1,5 @@
-"""Run a server's streamable-HTTP app (http_app) with uvicorn on a loopback port, in a thread, for one test."""
+"""Run a server's streamable-HTTP app (http_app) with uvicorn on a loopback port,
+in a thread, for one test."""
 
 from __future__ import annotations
 

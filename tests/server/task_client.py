@@ -1,5 +1,5 @@
-"""A small MCP Tasks client for the tests: declares `io.modelcontextprotocol/tasks`, receives `CreateTaskResult`s
-as they are, and sends `tasks/get` / `tasks/cancel` as a client of the extension would."""
+"""A small MCP Tasks client for the tests: declares `io.modelcontextprotocol/tasks`, receives
+`CreateTaskResult`s as they are, and sends `tasks/get` / `tasks/cancel` as a client of the extension would."""
 
 from typing import Any, Literal
 

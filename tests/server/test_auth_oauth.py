@@ -1,4 +1,5 @@
-"""--auth oauth: JWT access tokens from a local issuer made here (generated keys, a JWKS served on loopback)."""
+"""--auth oauth: JWT access tokens from a local issuer made here
+(generated keys, a JWKS served on loopback)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""--auth replicate-token: each caller's own Replicate token is the bearer, checked once with GET /v1/account."""
+"""--auth replicate-token: each caller's own Replicate token is the bearer,
+checked once with GET /v1/account."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The cost after a run where wait_for_prediction and run_batch show it, and a dry run that accepts the chains a run
-accepts: over the MCP wire, both eras."""
+"""The cost after a run where wait_for_prediction and run_batch show it, and a dry run that accepts the chains
+a run accepts: over the MCP wire, both eras."""
 
 import pytest
 from mcp import Client
@@ -88,6 +88,6 @@ async def test_validate_input_accepts_the_saved_outputs_run_model_accepts(make_s
         )
         assert odd.structured_content["valid"] is False
         assert odd.structured_content["errors"][0]["message"] == (
-            "`image`: 'replicate://models/x' is not an output file's URI; use replicate://predictions/<id>/files/<n> "
-            "as get_prediction lists them"
+            "`image`: 'replicate://models/x' is not an output file's URI; "
+            "use replicate://predictions/<id>/files/<n> as get_prediction lists them"
         )

@@ -1,4 +1,5 @@
-"""A price on every run, the caps, the user's confirmation, many runs in one call: over the MCP wire, both eras."""
+"""A price on every run, the caps, the user's confirmation, many runs in one call:
+over the MCP wire, both eras."""
 
 import pytest
 from mcp import Client, types
@@ -221,7 +222,8 @@ async def test_a_client_that_cannot_be_asked_gets_the_estimate_and_the_flag(make
     message = text_of(refused)
     assert (
         "Nothing was created: a run of black-forest-labs/flux-schnell has an estimated cost of ≈ $0.012 "
-        "(4 images × $0.003; approximate, prices as of 2026-10-07), above this server's --confirm-above of $0.005"
+        "(4 images × $0.003; approximate, prices as of 2026-10-07), "
+        "above this server's --confirm-above of $0.005"
     ) in message
     assert "REPLICATE_MCP_CONFIRM_ABOVE" in message and "cannot ask the user" in message
     assert creates(sandbox) == before

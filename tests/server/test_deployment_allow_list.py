@@ -1,5 +1,5 @@
-"""--allow-models names deployments (deployments/owner/name, deployments/owner/*, deployments/*): settings built by
-load_settings, then the server over the MCP wire runs what they allow and refuses the rest."""
+"""--allow-models names deployments (deployments/owner/name, deployments/owner/*, deployments/*): settings
+built by load_settings, then the server over the MCP wire runs what they allow and refuses the rest."""
 
 import httpx2
 import pytest
@@ -40,7 +40,8 @@ async def test_an_allowed_deployment_runs_and_nothing_else_does(make_server, mod
         assert card.structured_content["model"] == slug, text_of(card)
         refused = await client.call_tool("run_model", {"model": HELLO, "input": {"text": "direct"}})
         assert text_of(refused) == PREFIX.format("run_model") + (
-            f"{HELLO} is not allowed on this server (allowed: {pattern}); ask the user to add it to --allow-models"
+            f"{HELLO} is not allowed on this server (allowed: {pattern}); "
+            "ask the user to add it to --allow-models"
         )
 
 
@@ -49,6 +50,6 @@ async def test_another_owners_deployments_are_not_allowed(make_server, mode, dep
     async with Client(make_server(allow_models=("deployments/someone-else/*",)), mode=mode) as client:
         refused = await client.call_tool("run_model", {"model": slug, "input": {"text": "dep"}})
         assert text_of(refused) == PREFIX.format("run_model") + (
-            f"{slug} is not allowed on this server (allowed: deployments/someone-else/*); ask the user to add it "
-            "to --allow-models"
+            f"{slug} is not allowed on this server (allowed: deployments/someone-else/*); "
+            "ask the user to add it to --allow-models"
         )

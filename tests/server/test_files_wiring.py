@@ -1,4 +1,5 @@
-"""Files through the tools: local inputs, refused paths, uploads, saved outputs after Replicate removes them, restarts."""
+"""Files through the tools: local inputs, refused paths, uploads,
+saved outputs after Replicate removes them, restarts."""
 
 import hashlib
 import os

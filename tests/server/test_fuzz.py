@@ -1,5 +1,6 @@
 """Every tool driven over the MCP wire with garbage: each answer is a result or a readable tool error, never a
-protocol error and never "failed unexpectedly". REPLICATE_MCP_FUZZ_EXAMPLES raises the number of calls (default 60)."""
+protocol error and never "failed unexpectedly".
+REPLICATE_MCP_FUZZ_EXAMPLES raises the number of calls (default 60)."""
 
 import os
 

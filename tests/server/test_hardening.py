@@ -78,7 +78,7 @@ def http_url(make_settings, sandbox):
 
 
 def raw_call(url: str, tool: str, arguments: dict, number: str) -> dict:
-    """tools/call in the 2026-07-28 era, each NUMBER in `arguments` sent as the raw JSON text `number` (NaN too)."""
+    """tools/call (2026-07-28 era), each NUMBER in `arguments` sent as raw JSON text `number` (NaN too)."""
     meta = {
         "io.modelcontextprotocol/protocolVersion": "2026-07-28",
         "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
@@ -149,8 +149,8 @@ async def test_malformed_model_references_say_what_a_reference_looks_like(make_s
         result = await client.call_tool("get_model", {"model": bad})
         assert result.is_error
         assert text_of(result) == PREFIX.format("get_model") + (
-            f"{shown} is not a model reference; use owner/name, owner/name:<64-hex version>, a 64-hex version id, "
-            "or deployments/owner/name"
+            f"{shown} is not a model reference; use owner/name, owner/name:<64-hex version>, "
+            "a 64-hex version id, or deployments/owner/name"
         )
 
 
@@ -158,8 +158,8 @@ async def test_collection_slug_is_checked_and_a_missing_one_named(make_server, m
     async with Client(make_server(), mode=mode) as client:
         bad = await client.call_tool("list_collections", {"slug": "../x"})
         assert text_of(bad) == PREFIX.format("list_collections") + (
-            "slug '../x' is not a valid slug: letters, digits, '-', '_' or '.', starting with a letter or digit, "
-            "at most 100 characters"
+            "slug '../x' is not a valid slug: letters, digits, '-', '_' or '.', "
+            "starting with a letter or digit, at most 100 characters"
         )
         missing = await client.call_tool("list_collections", {"slug": "no-such-collection"})
         assert text_of(missing) == PREFIX.format("list_collections") + (
@@ -260,7 +260,8 @@ async def test_deployment_has_a_model_card_and_can_be_allowed_by_name(
         missing = await client.call_tool("get_model", {"model": "deployments/sandbox/no-such-dep"})
         assert text_of(missing) == PREFIX.format("get_model") + (
             "No deployment sandbox/no-such-dep on this Replicate account (deployments are named "
-            "owner/deployment-name). Check the name on https://replicate.com/deployments, or run the model by owner/name."
+            "owner/deployment-name). Check the name on https://replicate.com/deployments, "
+            "or run the model by owner/name."
         )
     # The allow-list names the deployment itself (config's pattern check is set aside here: see the report).
     settings = make_settings(allow_models=("replicate/*",)).model_copy(update={"allow_models": (deployment,)})
@@ -269,7 +270,8 @@ async def test_deployment_has_a_model_card_and_can_be_allowed_by_name(
         assert ran.structured_content["output"] == "hello dep", text_of(ran)
         refused = await client.call_tool("get_model", {"model": HELLO})
         assert text_of(refused) == PREFIX.format("get_model") + (
-            f"{HELLO} is not allowed on this server (allowed: {deployment}); ask the user to add it to --allow-models"
+            f"{HELLO} is not allowed on this server (allowed: {deployment}); "
+            "ask the user to add it to --allow-models"
         )
     # Allowing the model a deployment runs allows the deployment.
     async with Client(make_server(allow_models=("replicate/hello-world",)), mode=mode) as client:
@@ -315,7 +317,8 @@ async def test_unknown_model_names_the_nearest_ones(make_server, mode):
         assert text_of(typo).startswith(
             PREFIX.format("get_model")
             + (
-                "No model named black-forest-labs/flux-schnel on Replicate; did you mean black-forest-labs/flux-schnell"
+                "No model named black-forest-labs/flux-schnel on Replicate; "
+                "did you mean black-forest-labs/flux-schnell"
             )
         )
         nothing = await client.call_tool("get_model", {"model": "zzqq/qqzz"})

@@ -1,4 +1,5 @@
-"""Streamable HTTP exposed beyond loopback: refused without a token, Host/Origin always checked, bearer in any case."""
+"""Streamable HTTP exposed beyond loopback:
+refused without a token, Host/Origin always checked, bearer in any case."""
 
 import logging
 import socket
@@ -41,7 +42,8 @@ def _free_port() -> int:
 
 @pytest.fixture
 def serve(make_settings, sandbox):
-    """serve(**settings) runs http_app for those settings on loopback (whatever --host says) and gives its URL."""
+    """serve(**settings) runs http_app for those settings on loopback
+    (whatever --host says) and gives its URL."""
 
     @contextmanager
     def running(**overrides):

@@ -1,4 +1,5 @@
-"""Local files through the tools: a hard link out of an allowed folder is refused, and refusals hide link targets."""
+"""Local files through the tools: a hard link out of an allowed folder is refused,
+and refusals hide link targets."""
 
 import os
 from pathlib import Path

@@ -1,6 +1,6 @@
-"""Issue 12, item 19: the caller's predictions and saved files are listed as resources, and a subscriber is told
-when a prediction changes, in both protocol eras (resources/subscribe in 2025, subscriptions/listen in 2026); with
---auth, a person lists and follows only their own."""
+"""Issue 12, item 19: the caller's predictions and saved files are listed as resources, and a subscriber is
+told when a prediction changes, in both protocol eras (resources/subscribe in 2025, subscriptions/listen in
+2026); with --auth, a person lists and follows only their own."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ async def subscribe(client, uri: str) -> None:
         await client.subscribe_resource(uri)
 
 
-# --- resources/list ------------------------------------------------------------------------------------------
+# --- resources/list -----------------------------------------------------------------------------------------
 
 
 async def test_recent_predictions_and_their_files_are_listed_newest_first(make_server, mode):
@@ -90,7 +90,7 @@ async def test_recent_predictions_and_their_files_are_listed_newest_first(make_s
         assert full["id"] == flux["id"] and len(full["saved_files"]) == 2
 
 
-# --- subscriptions -------------------------------------------------------------------------------------------
+# --- subscriptions ------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +162,7 @@ async def test_2025_subscribe_announces_each_change_then_the_saved_file(slow_ser
         assert str(refused.value) == NOT_YOURS.format(uri_of("noSuchPrediction0"))
 
 
-# --- tenants -------------------------------------------------------------------------------------------------
+# --- tenants ------------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,8 @@
 """The real-time tier over MCP: a sandbox at time scale 1.0 and the server's real poll interval (2 s).
 
-A fast clock hid that users saw no progress; here the client must see percentages move while an image model runs
-and text arrive while a language model streams, before the result. Assertions are about order, not durations.
+A fast clock hid that users saw no progress; here the client must see percentages move while an
+image model runs and text arrive while a language model streams, before the result. Assertions
+are about order, not durations.
 """
 
 import pytest

@@ -1,7 +1,7 @@
 """kill -9 of the server mid-run, then a restart on the same data folder: nothing started is lost.
 
-The server runs as a real stdio subprocess (as clients start it); the test kills it with SIGKILL while calls are
-under way, lets the predictions finish upstream with no server at all, and starts it again.
+The server runs as a real stdio subprocess (as clients start it); the test kills it with SIGKILL while calls
+are under way, lets the predictions finish upstream with no server at all, and starts it again.
 """
 
 import os

@@ -1,7 +1,8 @@
 """The SDK's private state this server reaches into, each with the shape it is used in.
 
-Every reach carries a comment naming why no public API does it (grep "SDK private state" in replicate_mcp/server);
-this file fails when an `mcp` release renames or reshapes one of them, before a tool call finds out.
+Every reach carries a comment naming why no public API does it (grep "SDK private state" in
+replicate_mcp/server); this file fails when an `mcp` release renames or reshapes one of
+them, before a tool call finds out.
 """
 
 import inspect
@@ -32,7 +33,8 @@ def _toy_server() -> MCPServer:
 
 
 def test_the_tool_manager_hands_out_the_registered_tools_whose_schemas_app_compacts():
-    """app._compact_tool_schemas rewrites `parameters` and `fn_metadata.output_schema`; tasks looks tools up."""
+    """app._compact_tool_schemas rewrites `parameters` and `fn_metadata.output_schema`;
+    tasks looks tools up."""
     manager = _toy_server()._tool_manager
     assert inspect.signature(manager.list_tools).parameters == {}
     [tool] = manager.list_tools()

@@ -1,7 +1,8 @@
-"""A prediction belongs to the server: lost answers, failed creates, lifetimes, calls that go away, no one asking.
+"""A prediction belongs to the server: lost answers, failed creates, lifetimes,
+calls that go away, no one asking.
 
-Every test goes through a real MCP client session against the sandbox, with the sandbox's fault injection where
-users meet faults: on the create itself.
+Every test goes through a real MCP client session against the sandbox, with the sandbox's fault injection
+where users meet faults: on the create itself.
 """
 
 import json

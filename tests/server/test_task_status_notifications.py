@@ -1,6 +1,6 @@
 """Task status notifications (the Tasks extension on 2026-07-28): a `subscriptions/listen` naming task ids in
-`tasksStatus` gets `notifications/tasks/status` for the caller's own runs, each what `tasks/get` answers at that
-moment: working with its status messages at a bounded rate, then the end with the result inlined."""
+`tasksStatus` gets `notifications/tasks/status` for the caller's own runs, each what `tasks/get` answers at
+that moment: working with its status messages at a bounded rate, then the end with the result inlined."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -66,7 +66,8 @@ class StatusClient(TasksClient):
 
 @asynccontextmanager
 async def listen_tasks(client: Client, task_ids: list[str], **filters: Any) -> AsyncIterator[dict[str, Any]]:
-    """A subscriptions/listen stream naming task ids, as the SDK's own listen() sends one; yields the honored filter."""
+    """A subscriptions/listen stream naming task ids, as the SDK's own listen() sends one;
+    yields the honored filter."""
     session = client.session
     request_id = f"tasks-listen-{next(_ids)}"
     params = {"notifications": {"tasksStatus": task_ids, **filters}}

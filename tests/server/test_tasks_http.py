@@ -1,6 +1,6 @@
-"""MCP Tasks over streamable HTTP, as a remote client uses them: a 2026-07-28 client that declares the extension
-gets tasks, a 2025 client the synchronous tools, and a request that needs the extension without declaring it
-answers -32021 with HTTP 400."""
+"""MCP Tasks over streamable HTTP, as a remote client uses them: a 2026-07-28 client that declares the
+extension gets tasks, a 2025 client the synchronous tools, and a request that needs the extension without
+declaring it answers -32021 with HTTP 400."""
 
 import httpx2
 import jsonschema

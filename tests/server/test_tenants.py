@@ -1,8 +1,8 @@
 """Tenants are isolated: one person can never list, read, wait on, cancel or download another's predictions.
 
-Both ways a server can know who calls: each person's own Replicate token (`--auth replicate-token`, two sandbox
-accounts), and a team's identity provider (`--auth oauth`: everyone runs on the team's token, so the server itself
-must keep them apart).
+Both ways a server can know who calls: each person's own Replicate token (`--auth replicate-token`, two
+sandbox accounts), and a team's identity provider (`--auth oauth`: everyone runs on the team's token, so the
+server itself must keep them apart).
 """
 
 from __future__ import annotations

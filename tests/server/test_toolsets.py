@@ -1,4 +1,5 @@
-"""Toolsets, deployments, account and files, model docs, Replicate's docs, chains of models: over the MCP wire."""
+"""Toolsets, deployments, account and files, model docs, Replicate's docs, chains of models:
+over the MCP wire."""
 
 import json
 from pathlib import Path

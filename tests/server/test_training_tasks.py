@@ -1,6 +1,6 @@
-"""Trainings as MCP Tasks, as a client of the extension uses them: `train_model` answers a task whose id is the
-training id, `tasks/get` inlines the result `get_training` returns once it is over, `tasks/cancel` cancels it
-upstream; in memory, over streamable HTTP and across a restart. Other clients get the synchronous tool."""
+"""Trainings as MCP Tasks, as a client of the extension uses them: `train_model` answers a task whose id is
+the training id, `tasks/get` inlines the result `get_training` returns once it is over, `tasks/cancel` cancels
+it upstream; in memory, over streamable HTTP and across a restart. Other clients get the synchronous tool."""
 
 import httpx2
 import jsonschema

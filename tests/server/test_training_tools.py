@@ -1,4 +1,5 @@
-"""The training toolset over the MCP wire: from a folder of photos to running the new version, in both eras."""
+"""The training toolset over the MCP wire:
+from a folder of photos to running the new version, in both eras."""
 
 import io
 import json

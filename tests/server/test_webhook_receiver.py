@@ -1,4 +1,5 @@
-"""WebhookReceiver as an ASGI app: deliveries signed with sign_webhook, answered as Replicate needs them answered."""
+"""WebhookReceiver as an ASGI app: deliveries signed with sign_webhook,
+answered as Replicate needs them answered."""
 
 import base64
 import json
@@ -388,7 +389,7 @@ async def test_only_http_scopes_are_served(receiver):
         await receiver({"type": "lifespan"}, receive, send)
 
 
-# --- end to end: the sandbox delivers, over loopback, to the receiver served by uvicorn -----------------------
+# --- end to end: the sandbox delivers, over loopback, to the receiver served by uvicorn ---------------------
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,9 @@
-"""Three replicas behind a load balancer, sharing Redis and an S3 store, serving two people with their own tokens.
+"""Three replicas behind a load balancer, sharing Redis and an S3 store,
+serving two people with their own tokens.
 
-One replica is killed with SIGKILL while runs are in flight on it. Every prediction must still be followed to its
-end by another replica, archived once, and found by its owner from any replica; none created twice; none readable
-by the other person.
+One replica is killed with SIGKILL while runs are in flight on it. Every prediction must still be followed
+to its end by another replica, archived once, and found by its owner from any replica; none created twice;
+none readable by the other person.
 """
 
 from __future__ import annotations
@@ -161,7 +162,8 @@ async def test_a_call_waits_on_one_replica_while_another_follows(team, redis_url
 
 
 async def test_readiness_names_a_shared_store_that_is_down(tmp_path, redis_url, s3_store):
-    """/readyz checks Redis and the object store; a replica whose Redis is gone says so and is taken out of rotation."""
+    """/readyz checks Redis and the object store;
+    a replica whose Redis is gone says so and is taken out of rotation."""
     import subprocess
     import sys
     import time
@@ -227,7 +229,7 @@ async def test_readiness_names_a_shared_store_that_is_down(tmp_path, redis_url, 
 
 
 async def test_a_webhook_reaching_any_replica_wakes_a_call_waiting_on_another(tmp_path, redis_url, s3_store):
-    """Polling is slowed to once a minute: the run's end can only come through the webhook and the event channel."""
+    """Polls come once a minute: the run's end can only come through the webhook and the event channel."""
     redis.Redis.from_url(redis_url).flushdb()
     box = start_sandbox(SandboxConfig(time_scale=0.03, seed=12, cold_boot=0.5, allow_insecure_webhooks=True))
     team_token = (
@@ -273,8 +275,9 @@ async def test_a_webhook_reaching_any_replica_wakes_a_call_waiting_on_another(tm
 
 
 async def test_a_create_cut_by_a_replica_dying_is_settled_by_another(tmp_path, redis_url, s3_store):
-    """The create reached Replicate, but its replica was killed before the answer: the intent is left 'sending'.
-    Another replica takes the intent's lapsed lease, finds the prediction, follows it and keeps its file."""
+    """The create reached Replicate, but its replica was killed before the answer: the intent is
+    left 'sending'. Another replica takes the intent's lapsed lease, finds the prediction,
+    follows it and keeps its file."""
     from replicate_mcp.files.redis_ledger import RedisLedger
 
     redis.Redis.from_url(redis_url).flushdb()

@@ -1,4 +1,5 @@
-"""What replicas share besides the ledger: live uploads, seen webhook ids, and the key of sealed request state."""
+"""What replicas share besides the ledger:
+live uploads, seen webhook ids, and the key of sealed request state."""
 
 from __future__ import annotations
 
