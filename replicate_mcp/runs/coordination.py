@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
@@ -78,6 +79,22 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+
+
+def shared_secret(url: str, name: str, *, prefix: str = "rmcp:") -> bytes:
+    """A random secret all replicas of one Redis agree on: the first makes it (SET NX), the others read it."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        key = f"{prefix}{name}"
+        client.set(key, secrets.token_bytes(32), nx=True)
+        value = client.get(key)
+    finally:
+        client.close()
+    if not isinstance(value, bytes):
+        raise RuntimeError(f"Redis at --state did not keep {key}")
+    return value
 
 
 class RedisReplayCache:

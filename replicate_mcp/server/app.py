@@ -26,7 +26,7 @@ from replicate_mcp import __version__
 from replicate_mcp.api import Prediction
 from replicate_mcp.api.webhooks import DEFAULT_TOLERANCE
 from replicate_mcp.config import ConfigError, Settings
-from replicate_mcp.runs.coordination import RedisReplayCache
+from replicate_mcp.runs.coordination import RedisReplayCache, shared_secret
 from replicate_mcp.schema import compact_summary
 from replicate_mcp.server.auth import auth_parts
 from replicate_mcp.server.client_logging import ClientLogging
@@ -153,14 +153,16 @@ def create_server(
 
 
 def _request_state(settings: Settings) -> RequestStateSecurity | None:
-    """Replicas share REPLICATE_MCP_STATE_KEY, so a request's sealed state (elicitation round trips) opens on
-    any of them; one process alone keeps the SDK's own key."""
-    if settings.state_key is None:
+    """Replicas seal a request's state (elicitation round trips) with one key, so it opens on any of them: one
+    derived from REPLICATE_MCP_STATE_KEY, or else one kept in the shared Redis. One process alone keeps the
+    SDK's own key."""
+    if settings.state_key is not None:
+        secret = settings.state_key.get_secret_value().encode()
+    elif settings.state is not None:
+        secret = shared_secret(settings.state, "request-state-key")
+    else:
         return None
-    key = hashlib.sha256(
-        b"replicate-mcp request state:" + settings.state_key.get_secret_value().encode()
-    ).digest()
-    return RequestStateSecurity(keys=[key])
+    return RequestStateSecurity(keys=[hashlib.sha256(b"replicate-mcp request state:" + secret).digest()])
 
 
 def _compact_tool_schemas(server: MCPServer) -> None:

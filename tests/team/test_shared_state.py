@@ -73,6 +73,14 @@ def test_replicas_with_one_state_key_open_each_others_request_state():
     assert _request_state(load_settings({}, env={})) is None
 
 
+def test_without_a_state_key_replicas_share_one_kept_in_redis(redis_url):
+    redis.Redis.from_url(redis_url).delete("rmcp:request-state-key")
+    first, second = (load_settings({"state": redis_url}, env={}) for _ in range(2))
+    sealed = _request_state(first).codec.seal(b'{"round":2}')
+    assert _request_state(second).codec.unseal(sealed) == b'{"round":2}'
+    assert len(redis.Redis.from_url(redis_url).get("rmcp:request-state-key")) == 32
+
+
 def test_a_budget_holds_across_replicas_per_person_and_day(redis_url):
     from replicate_mcp.files.redis_ledger import RedisLedger
     from replicate_mcp.pricing import OverBudget, Spend, price_table
