@@ -1,26 +1,26 @@
 """P11: 2,000 predictions in flight in one server, all followed by its supervisor until their files are kept.
 
-One in-memory server starts 2,000 runs of sandbox/text-to-video (about 39 model seconds each, at a time scale
-that keeps them all running while the creates go on), then an agent waits for all of them:
-wait_for_prediction with 100 ids a call, calls in parallel, again for those still running. The sandbox
-runs in its own process (its 2,000 runs and their files would otherwise count in this process's memory),
-with its rate limits raised as in P5; the server's own request rate is read from the sandbox's counters
-and set against Replicate's limits.
+One server, in its own process over stdio as clients run it, starts 2,000 runs of sandbox/text-to-video
+(about 39 model seconds each, at a time scale that keeps them all running while the creates go on), then an
+agent waits for all of them: wait_for_prediction with 100 ids a call, calls in parallel, again for those still
+running. The sandbox runs in its own process too, with its rate limits raised as in P5; the server's own
+request rate is read from the sandbox's counters and set against Replicate's limits. The memory figure is the
+server process's own peak (VmHWM), so neither the agent's side nor earlier benchmarks count in it.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx2
-from mcp import Client
+from mcp import Client, StdioServerParameters
 
-from replicate_mcp.server import create_server
-
-from .common import Figure, peak_rss_mb, reset_peak_rss, sandbox_process, settings, workdir
+from .common import TOKEN, Figure, peak_rss_mb, sandbox_process, workdir
 
 PREDICTIONS, QUICK_PREDICTIONS = 2000, 300
 MODEL = "sandbox/text-to-video"
@@ -37,14 +37,45 @@ REPLICATE_LIMITS = "Replicate: creates 600/min, other 3000/min, GET /predictions
 POLL_ROUTE = "GET /v1/predictions/{id}"
 
 
-def _rss_now_mb() -> float | None:
+def _rss_now_mb(pid: int) -> float | None:
     try:
-        for line in open(f"/proc/{os.getpid()}/status").read().splitlines():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         return None
     return None
+
+
+def _server_pid(data_dir: Path) -> int:
+    """The stdio server started with this data folder (the client does not expose its pid)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"replicate_mcp" in argv and str(data_dir).encode() in argv:
+                return int(entry.name)
+    raise LookupError("the server process was not found")
+
+
+def _server(url: str, root: Path, poll_interval: float | None) -> StdioServerParameters:
+    args = [
+        "-m",
+        "replicate_mcp",
+        "--base-url",
+        f"{url}/v1",
+        "--data-dir",
+        str(root / "data"),
+        "--output-dir",
+        str(root / "outputs"),
+        "--no-inline-images",
+    ]
+    if poll_interval is not None:
+        args += ["--poll-interval", str(poll_interval)]
+    env = {"PATH": os.environ.get("PATH", ""), "REPLICATE_API_TOKEN": TOKEN}
+    return StdioServerParameters(command=sys.executable, args=args, env=env)
 
 
 async def in_flight(
@@ -57,14 +88,13 @@ async def in_flight(
         sandbox_process("--time-scale", str(time_scale), "--cold-boot", "0.5", *LIMITS) as url,
         workdir() as root,
     ):
-        config = settings(root, base_url=f"{url}/v1", inline_images=False, poll_interval=poll_interval)
         async with (
             httpx2.AsyncClient(base_url=url, timeout=30) as control,
-            Client(create_server(config, base_url=f"{url}/v1"), mode="auto") as client,
+            Client(_server(url, root, poll_interval), mode="auto") as client,
         ):
             await client.call_tool("get_model", {"model": MODEL})
-            baseline = _rss_now_mb()
-            reset = reset_peak_rss()
+            pid = _server_pid(root / "data")
+            baseline = _rss_now_mb(pid)
             (await control.post("/_sandbox/stats/reset")).raise_for_status()
             limiter = anyio.CapacityLimiter(IN_FLIGHT)
 
@@ -109,7 +139,7 @@ async def in_flight(
                 for i in range(0, len(ids), BATCH):
                     group.start_soon(collect, ids[i : i + BATCH])
             ended = time.perf_counter()
-            peak = peak_rss_mb(os.getpid())
+            peak = peak_rss_mb(pid)
             stats = (await control.get("/_sandbox/stats")).raise_for_status().json()
             saved = sum(1 for folder in (root / "outputs").iterdir() if folder.is_dir())
     wall = ended - started
@@ -132,7 +162,6 @@ async def in_flight(
         "create_seconds": round(created - started, 2),
         "wall_seconds": round(wall, 2),
         "peak_rss_mb": None if peak is None else round(peak, 1),
-        "peak_rss_reset": reset,
         "rss_before_mb": None if baseline is None else round(baseline, 1),
         "polls": polls,
         "polls_per_second": round(polls / wall, 2),
@@ -156,9 +185,8 @@ async def run(
     sample = f"; first: {r['errors'][0][:90]}" if r["errors"] else ""
     rss = r["peak_rss_mb"]
     rss_note = (
-        f"whole benchmark process (server + in-memory client; the sandbox runs in its own process); "
+        f"the server's own process (over stdio; the agent and the sandbox run in other processes); "
         f"{r['rss_before_mb']} MB before the creates"
-        + ("" if r["peak_rss_reset"] else "; VmHWM could not be reset: includes earlier benchmarks")
     )
     return [
         Figure(
