@@ -149,6 +149,38 @@ def _text(value: Any) -> str | None:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
+def new_intent(
+    *,
+    target: Mapping[str, str],
+    model: str,
+    input_hash: str,
+    input: Mapping[str, Any],
+    secret_fields: Iterable[str],
+    call: str | None,
+    keep_running: bool,
+    output_kind: str,
+    kind: str,
+    tenant: str,
+) -> Intent:
+    """A create about to be sent, as both ledgers write it down (the input as given, secrets masked)."""
+    now = _now()
+    return Intent(
+        key=uuid.uuid4().hex,
+        created_at=now,
+        target=dict(target),
+        model=model,
+        input_hash=input_hash,
+        input=abbreviate_data_uris(mask_secrets(input, secret_fields)),
+        call=call,
+        keep_running=keep_running,
+        output_kind=output_kind,
+        kind=kind,
+        state="sending",
+        updated_at=now,
+        tenant=tenant,
+    )
+
+
 def mask_secrets(input: Mapping[str, Any], secret_fields: Iterable[str]) -> dict[str, Any]:
     secrets = set(secret_fields)
     return {k: (SECRET_MASK if k in secrets and v is not None else v) for k, v in input.items()}
@@ -342,22 +374,19 @@ class Ledger:
         tenant: str = "local",
     ) -> Intent:
         """Write down a create before it is sent (committed before this returns)."""
-        now = _now()
-        intent = Intent(
-            key=uuid.uuid4().hex,
-            created_at=now,
-            target=dict(target),
+        intent = new_intent(
+            target=target,
             model=model,
             input_hash=input_hash,
-            input=abbreviate_data_uris(mask_secrets(input, secret_fields)),
+            input=input,
+            secret_fields=secret_fields,
             call=call,
             keep_running=keep_running,
             output_kind=output_kind,
             kind=kind,
-            state="sending",
-            updated_at=now,
             tenant=tenant,
         )
+        now = intent.created_at
         self._run(
             "INSERT INTO intents (key, created_at, target, model, input_hash, input, call, keep_running,"
             " output_kind, state, updated_at, kind, tenant) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import builtins
 import json
-import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
@@ -26,6 +25,7 @@ from .ledger import (
     _now,
     _text,
     mask_secrets,
+    new_intent,
 )
 from .records import ArchivedFile, UploadedFile, abbreviate_data_uris, count_file_outputs
 
@@ -292,20 +292,16 @@ class RedisLedger:
         kind: str = "prediction",
         tenant: str = "local",
     ) -> Intent:
-        now = _now()
-        intent = Intent(
-            key=uuid.uuid4().hex,
-            created_at=now,
-            target=dict(target),
+        intent = new_intent(
+            target=target,
             model=model,
             input_hash=input_hash,
-            input=abbreviate_data_uris(mask_secrets(input, secret_fields)),
+            input=input,
+            secret_fields=secret_fields,
             call=call,
             keep_running=keep_running,
             output_kind=output_kind,
             kind=kind,
-            state="sending",
-            updated_at=now,
             tenant=tenant,
         )
         pipe = self.redis.pipeline()
