@@ -13,7 +13,7 @@ from mcp.server import MCPServer
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError
-from mcp.server.request_state import RequestStateSecurity
+from mcp.server.request_state import AESGCMRequestStateCodec, RequestStateSecurity
 from mcp.types import (
     Resource,
     SubscribeRequestParams,
@@ -153,16 +153,39 @@ def create_server(
 
 
 def _request_state(settings: Settings) -> RequestStateSecurity | None:
-    """Replicas seal a request's state (elicitation round trips) with one key, so it opens on any of them: one
-    derived from REPLICATE_MCP_STATE_KEY, or else one kept in the shared Redis. One process alone keeps the
-    SDK's own key."""
+    """Replicas seal a request's state (elicitation round trips) with one key, so it opens on any of them:
+    one derived from REPLICATE_MCP_STATE_KEY, or else one kept in the shared Redis (fetched when first needed,
+    so a replica starts, and says it is not ready, while Redis is away). One process alone keeps the SDK's own
+    key."""
     if settings.state_key is not None:
-        secret = settings.state_key.get_secret_value().encode()
-    elif settings.state is not None:
-        secret = shared_secret(settings.state, "request-state-key")
-    else:
-        return None
-    return RequestStateSecurity(keys=[hashlib.sha256(b"replicate-mcp request state:" + secret).digest()])
+        return RequestStateSecurity(keys=[_request_state_key(settings.state_key.get_secret_value().encode())])
+    if settings.state is not None:
+        return RequestStateSecurity(codec=_SharedKeyCodec(settings.state))
+    return None
+
+
+def _request_state_key(secret: bytes) -> bytes:
+    return hashlib.sha256(b"replicate-mcp request state:" + secret).digest()
+
+
+class _SharedKeyCodec:
+    """The SDK's AES-GCM codec under the key all replicas of one Redis share, made on first use."""
+
+    def __init__(self, state_url: str) -> None:
+        self._state_url = state_url
+        self._codec: AESGCMRequestStateCodec | None = None
+
+    def _ready(self) -> AESGCMRequestStateCodec:
+        if self._codec is None:
+            secret = shared_secret(self._state_url, "request-state-key")
+            self._codec = AESGCMRequestStateCodec([_request_state_key(secret)])
+        return self._codec
+
+    def seal(self, payload: bytes) -> str:
+        return self._ready().seal(payload)
+
+    def unseal(self, token: str) -> bytes:
+        return self._ready().unseal(token)
 
 
 def _compact_tool_schemas(server: MCPServer) -> None:

@@ -208,6 +208,7 @@ async def test_readiness_names_a_shared_store_that_is_down(tmp_path, redis_url, 
             stderr=subprocess.DEVNULL,
         )
         try:
+            answer = None
             for _ in range(300):  # until it serves, and its state has opened (that needs no Redis)
                 try:
                     answer = httpx2.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
@@ -216,6 +217,7 @@ async def test_readiness_names_a_shared_store_that_is_down(tmp_path, redis_url, 
                 except httpx2.HTTPError:
                     pass
                 time.sleep(0.1)
+            assert answer is not None, "the server did not start while Redis was away"
             assert answer.status_code == 503
             problems = " ".join(answer.json()["problems"]) if "problems" in answer.json() else answer.text
             assert "the ledger does not answer (ConnectionError): is Redis up at --state?" in problems, (
