@@ -265,57 +265,34 @@ class Supervisor:
             output_kind=target.schema.output_kind,
             tenant=request.tenant,
         )
-        pending = _Pending()
-        self._hold(intent)
-        self._spawn(self._creating, self._create, request, intent, pending)
-        try:
-            await pending.done.wait()
-        except BaseException:
-            pending.abandoned = True  # _create cancels it upstream once it knows the id, unless kept
-            raise
-        if pending.error is not None:
-            raise pending.error
-        assert pending.result is not None
-        return pending.result
+        return await self._launch(
+            intent,
+            lambda: self._create(request, intent),
+            keep_running=request.keep_running,
+            tenant=request.tenant,
+        )
 
-    async def _create(self, request: StartRequest, intent: Intent, pending: _Pending) -> None:
-        notes: list[str] = []
+    async def _create(self, request: StartRequest, intent: Intent) -> Started:
         webhook, events = request.webhook, request.webhook_events_filter
         # Each account signs its webhooks with its own secret: the server's receiver knows only its own
         # account's, so a person's own-token runs are followed by polls alone.
         if webhook is None and self.webhook_url is not None and self._client(request.tenant) is self.client:
             webhook, events = self.webhook_url, ["start", "output", "logs", "completed"]
-        try:
-            try:
-                prediction: Job = await self._client(request.tenant).create_prediction(
-                    input=request.input,
-                    wait=request.prefer_wait,
-                    webhook=webhook,
-                    webhook_events_filter=events,
-                    cancel_after=request.lifetime,
-                    **request.target.create_args,
-                )
-                self.ledger.complete_intent(intent, prediction)
-            except UNSURE_ERRORS as exc:
-                prediction = await self._settle(intent, exc)
-                notes.append(
-                    f"The answer to the create was lost ({exc.title or type(exc).__name__}); the server "
-                    f"found the prediction it made, {prediction.id}: it was not run twice."
-                )
-            except ReplicateError as exc:
-                self.ledger.settle_intent(intent.key, "not_created", str(exc))
-                raise
-            tracked = self._track(prediction, tenant=request.tenant)
-            pending.result = Started(tracked.latest, notes)
-        except BaseException as exc:
-            pending.error = exc
-            if isinstance(exc, anyio.get_cancelled_exc_class()):
-                raise
-            return
-        finally:
-            pending.done.set()
-        if pending.abandoned and not request.keep_running:
-            await self.abandon(prediction.id, tenant=request.tenant)
+        client = self._client(request.tenant)
+        prediction, notes = await self._send(
+            intent,
+            lambda: client.create_prediction(
+                input=request.input,
+                wait=request.prefer_wait,
+                webhook=webhook,
+                webhook_events_filter=events,
+                cancel_after=request.lifetime,
+                **request.target.create_args,
+            ),
+            "it was not run twice",
+        )
+        tracked = self._track(prediction, tenant=request.tenant)
+        return Started(tracked.latest, notes)
 
     async def start_training(self, request: TrainingRequest) -> Started:
         """Create a training (ledger first, in the server's task group); followed like a prediction and
@@ -331,50 +308,67 @@ class Supervisor:
             kind="training",
             tenant=request.tenant,
         )
+        return await self._launch(
+            intent, lambda: self._create_training(request, intent), keep_running=True, tenant=request.tenant
+        )
+
+    async def _create_training(self, request: TrainingRequest, intent: Intent) -> Started:
+        owner, name = request.trainer.split("/", 1)
+        client = self._client(request.tenant)
+        training, notes = await self._send(
+            intent,
+            lambda: client.create_training(
+                owner,
+                name,
+                request.version_id,
+                destination=request.destination,
+                input=request.input,
+                webhook=request.webhook,
+            ),
+            "it was not started twice",
+        )
+        deadline = None
+        if request.lifetime is not None:
+            deadline = datetime.now(UTC) + timedelta(seconds=request.lifetime)
+            self.ledger.set_deadline(training.id, deadline.isoformat().replace("+00:00", "Z"))
+        tracked = self._track(training, kind="training", deadline=deadline, tenant=request.tenant)
+        return Started(tracked.latest, notes)
+
+    async def _launch(
+        self, intent: Intent, create: Callable[[], Awaitable[Started]], *, keep_running: bool, tenant: str
+    ) -> Started:
+        """Run `create` in the server's task group and wait for it: the create is the server's even if this
+        call is cancelled, and then what it made is canceled upstream once its id is known, unless kept."""
         pending = _Pending()
         self._hold(intent)
-        self._spawn(self._creating, self._create_training, request, intent, pending)
-        await pending.done.wait()
+        self._spawn(self._creating, create, intent, pending, keep_running, tenant)
+        try:
+            await pending.done.wait()
+        except BaseException:
+            pending.abandoned = True
+            raise
         if pending.error is not None:
             raise pending.error
         assert pending.result is not None
         return pending.result
 
-    async def _create_training(self, request: TrainingRequest, intent: Intent, pending: _Pending) -> None:
-        owner, name = request.trainer.split("/", 1)
-        notes: list[str] = []
+    async def _send(
+        self, intent: Intent, send: Callable[[], Awaitable[Job]], not_twice: str
+    ) -> tuple[Job, list[str]]:
+        """The create, and its answer in the ledger; an unsure failure is found, or proved not made."""
         try:
-            try:
-                training: Job = await self._client(request.tenant).create_training(
-                    owner,
-                    name,
-                    request.version_id,
-                    destination=request.destination,
-                    input=request.input,
-                    webhook=request.webhook,
-                )
-                self.ledger.complete_intent(intent, training)
-            except UNSURE_ERRORS as exc:
-                training = await self._settle(intent, exc)
-                notes.append(
-                    f"The answer to the create was lost ({exc.title or type(exc).__name__}); the server "
-                    f"found the training it made, {training.id}: it was not started twice."
-                )
-            except ReplicateError as exc:
-                self.ledger.settle_intent(intent.key, "not_created", str(exc))
-                raise
-            deadline = None
-            if request.lifetime is not None:
-                deadline = datetime.now(UTC) + timedelta(seconds=request.lifetime)
-                self.ledger.set_deadline(training.id, deadline.isoformat().replace("+00:00", "Z"))
-            tracked = self._track(training, kind="training", deadline=deadline, tenant=request.tenant)
-            pending.result = Started(tracked.latest, notes)
-        except BaseException as exc:
-            pending.error = exc
-            if isinstance(exc, anyio.get_cancelled_exc_class()):
-                raise
-        finally:
-            pending.done.set()
+            made = await send()
+        except UNSURE_ERRORS as exc:
+            made = await self._settle(intent, exc)
+            return made, [
+                f"The answer to the create was lost ({exc.title or type(exc).__name__}); the server "
+                f"found the {intent.kind} it made, {made.id}: {not_twice}."
+            ]
+        except ReplicateError as exc:
+            self.ledger.settle_intent(intent.key, "not_created", str(exc))
+            raise
+        self.ledger.complete_intent(intent, made)
+        return made, []
 
     async def _settle(self, intent: Intent, exc: ReplicateError) -> Job:
         """After an unsure failure: the prediction the create made, or NotCreated / OutcomeUnknown."""
@@ -415,10 +409,24 @@ class Supervisor:
             self.coordination.release(f"intent:{intent.key}")
 
     async def _creating(
-        self, create: Callable[..., Awaitable[None]], request: Any, intent: Intent, pending: _Pending
+        self,
+        create: Callable[[], Awaitable[Started]],
+        intent: Intent,
+        pending: _Pending,
+        keep_running: bool,
+        tenant: str,
     ) -> None:
         try:
-            await create(request, intent, pending)
+            try:
+                pending.result = await create()
+            except BaseException as exc:
+                pending.error = exc
+                if isinstance(exc, anyio.get_cancelled_exc_class()):
+                    raise
+            finally:
+                pending.done.set()
+            if pending.abandoned and not keep_running and pending.result is not None:
+                await self.abandon(pending.result.prediction.id, tenant=tenant)
         finally:
             self._let_go(intent)
 
